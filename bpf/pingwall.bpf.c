@@ -1,0 +1,419 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * pingwall.bpf.c - drop ICMP echo to or from blocked prefixes, report ICMP.
+ *
+ * The fast paths, in order of how much traffic takes them:
+ *   non-IP / non-ICMP    a few header loads, XDP_PASS, no map access;
+ *   ICMP, no rule        IPv4: one inlined array load per address;
+ *                        IPv6: one inlined bitmap load per address;
+ *   ICMP echo, blocked   IPv4: 1-5 inlined array loads, an atomic add.
+ * Only IPv6 rules whose filter bits are set cost a helper-call map lookup.
+ *
+ * Frames that cannot be parsed (truncated, malformed, more than two VLAN tags)
+ * pass: this is a ping blocker, not a default-deny firewall.
+ */
+#include <linux/bpf.h>
+#include <linux/if_ether.h>
+#include <linux/in.h>
+#include <linux/ip.h>
+#include <linux/ipv6.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_endian.h>
+
+#include "pingwall.h"
+
+char LICENSE[] SEC("license") = "GPL";
+
+/* <linux/icmp.h> pulls in libc headers; these are all the fields we read. */
+struct pw_icmphdr {
+	__u8 type;
+	__u8 code;
+	__u16 csum;
+	__be16 id;
+	__be16 seq;
+};
+
+struct pw_vlanhdr {
+	__be16 tci;
+	__be16 proto;
+};
+
+#define ICMP_ECHOREPLY		0
+#define ICMP_ECHO		8
+#define ICMPV6_ECHO_REQUEST	128
+#define ICMPV6_ECHO_REPLY	129
+#define ND_FIRST		133	/* router solicitation .. redirect: 133-137 */
+#define ND_LAST			137
+
+/* max_entries of the sized maps are set by the loader before load. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, PW_DEFAULT_MAX_ENTRIES);
+	__type(key, struct pw_key);
+	__type(value, struct pw_rule);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} blocklist SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, PW_DEFAULT_MAX_ENTRIES + 1);
+	__type(key, __u32);
+	__type(value, __u64);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} hits SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct pw_config);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} config SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct pw_stats);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} stats SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, PW_DEFAULT_RING_SIZE);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} events SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__uint(max_entries, PW_V4_L1_SLOTS);	/* 2 halves, 2 slots per element */
+	__type(key, __u32);
+	__type(value, struct pw_u32x2);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} v4_l1 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__uint(max_entries, 2 * PW_V4_CHUNK_CAP(PW_DEFAULT_MAX_ENTRIES));
+	__type(key, __u32);
+	__type(value, struct pw_v4_chunk);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} v4_chunks SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__uint(max_entries, PW_V4_RUN_CAP(PW_DEFAULT_MAX_ENTRIES));	/* 2 halves, 2 per element */
+	__type(key, __u32);
+	__type(value, struct pw_u32x2);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} v4_runs SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, PW_DEFAULT_MAX_ENTRIES);
+	__type(key, struct pw_in6);
+	__type(value, __u32);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} v6_hosts SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, PW_DEFAULT_MAX_ENTRIES);
+	__type(key, struct pw_lpm6_key);
+	__type(value, __u32);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} v6_prefixes SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__uint(max_entries, PW_V6_FILTER_WORDS);
+	__type(key, __u32);
+	__type(value, __u64);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} v6_filter SEC(".maps");
+
+/* Bit count without a helper or a BPF popcount instruction (there is none). */
+static __always_inline __u32 popcount64(__u64 x)
+{
+	x = x - ((x >> 1) & 0x5555555555555555ULL);
+	x = (x & 0x3333333333333333ULL) + ((x >> 2) & 0x3333333333333333ULL);
+	x = (x + (x >> 4)) & 0x0f0f0f0f0f0f0f0fULL;
+	return (x * 0x0101010101010101ULL) >> 56;
+}
+
+/* Value of sub-slot @slot (0..255) of chunk @idx: see pw_v4_chunk. */
+static __always_inline __u32 v4_chunk_get(__u32 idx, __u32 slot)
+{
+	struct pw_v4_chunk *c = bpf_map_lookup_elem(&v4_chunks, &idx);
+	__u32 w = (slot >> 6) & 3, run, el;
+	struct pw_u32x2 *v;
+
+	if (!c)
+		return 0;
+	run = c->base + c->cum[w] + popcount64(c->bits[w] & ((2ULL << (slot & 63)) - 1)) - 1;
+	el = run >> 1;
+	v = bpf_map_lookup_elem(&v4_runs, &el);
+	return v ? v->v[run & 1] : 0;
+}
+
+/* Rule id of the longest IPv4 rule matching @addr (network order), or 0. */
+static __always_inline __u32 v4_match(const struct pw_config *cfg, __be32 addr)
+{
+	__u32 a = bpf_ntohl(addr);
+	__u32 slot = (cfg->v4_active & 1) * PW_V4_L1_SLOTS + (a >> 16), el = slot >> 1;
+	struct pw_u32x2 *l1 = bpf_map_lookup_elem(&v4_l1, &el);
+	__u32 v;
+
+	if (!l1)
+		return 0;
+	v = l1->v[slot & 1];
+	if (v & PW_V4_CHUNK) {
+		v = v4_chunk_get(v & ~PW_V4_CHUNK, (a >> 8) & 0xff);
+		if (v & PW_V4_CHUNK)
+			v = v4_chunk_get(v & ~PW_V4_CHUNK, a & 0xff);
+	}
+	return v;
+}
+
+static __always_inline __u32 v6_filter_bits(__u32 slot)
+{
+	__u32 word = slot >> 5;
+	__u64 *w = bpf_map_lookup_elem(&v6_filter, &word);
+
+	return w ? (*w >> ((slot & 31) * 2)) & 3 : 3;
+}
+
+/* Rule id of the longest IPv6 rule matching @a, or 0. */
+static __always_inline __u32 v6_match(const struct pw_config *cfg, const struct in6_addr *a)
+{
+	__u32 bits = 3, *id;
+
+	if (!cfg->v6_wide) {
+		__u32 hi = bpf_ntohl(a->in6_u.u6_addr32[0]);
+		__u32 lo = bpf_ntohs(a->in6_u.u6_addr16[2]);
+
+		bits = v6_filter_bits(pw_v6_slot48(hi, lo)) |
+		       (v6_filter_bits(pw_v6_slot32(hi)) & PW_V6_FILTER_PREFIX);
+	}
+	if ((bits & PW_V6_FILTER_HOST) && cfg->v6_hosts) {
+		struct pw_in6 k;
+
+		__builtin_memcpy(&k, a, sizeof(k));
+		id = bpf_map_lookup_elem(&v6_hosts, &k);
+		if (id)
+			return *id;
+	}
+	if ((bits & PW_V6_FILTER_PREFIX) && cfg->v6_prefixes) {
+		struct pw_lpm6_key k = { .prefixlen = 128 };
+
+		__builtin_memcpy(k.addr, a, sizeof(k.addr));
+		id = bpf_map_lookup_elem(&v6_prefixes, &k);
+		if (id)
+			return *id;
+	}
+	return 0;
+}
+
+static __always_inline void stat_inc(struct pw_stats *st, enum pw_stat i)
+{
+	if (st)
+		st->c[i]++;	/* per-CPU: no atomic needed */
+}
+
+static __always_inline int is_echo(int family, __u8 type)
+{
+	if (family == 4)
+		return type == ICMP_ECHO || type == ICMP_ECHOREPLY;
+	return type == ICMPV6_ECHO_REQUEST || type == ICMPV6_ECHO_REPLY;
+}
+
+/* Does the configured policy apply the blocklist to this ICMP type? */
+static __always_inline int policy_applies(const struct pw_config *cfg, int family, __u8 type)
+{
+	if (is_echo(family, type))
+		return 1;
+	if (cfg->icmp_policy != PW_ICMP_ALL)
+		return 0;
+	return family == 4 || type < ND_FIRST || type > ND_LAST;
+}
+
+struct pkt {
+	void *l3;
+	void *end;
+	__u16 vlan[2];
+	__u8 nvlan;
+};
+
+static __always_inline int report(struct xdp_md *ctx, const struct pw_config *cfg,
+				  struct pw_stats *st, const struct pkt *p, int family,
+				  const struct pw_icmphdr *ic, __u32 rule, int verdict)
+{
+	struct pw_event *e;
+
+	stat_inc(st, verdict == XDP_DROP ? PW_STAT_ICMP_DROP : PW_STAT_ICMP_PASS);
+	if (cfg->event_policy == PW_EVENTS_NONE ||
+	    (cfg->event_policy == PW_EVENTS_DROPPED && verdict != XDP_DROP))
+		return verdict;
+
+	/* flags 0: adaptive wake-up, the consumer is woken only when it has
+	 * caught up; forcing a wake-up per event would cost a syscall's worth */
+	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e) {
+		stat_inc(st, PW_STAT_EVENTS_LOST);
+		return verdict;
+	}
+	e->ts_ns = bpf_ktime_get_ns();
+	e->ifindex = ctx->ingress_ifindex;
+	e->rule = rule;
+	e->verdict = verdict == XDP_DROP ? PW_VERDICT_DROP : PW_VERDICT_PASS;
+	e->family = family;
+	e->type = ic->type;
+	e->code = ic->code;
+	if (is_echo(family, ic->type)) {
+		e->id = bpf_ntohs(ic->id);
+		e->seq = bpf_ntohs(ic->seq);
+	} else {
+		e->id = 0;
+		e->seq = 0;
+	}
+	e->len = (__u16)(p->end - (void *)(long)ctx->data);
+	e->nvlan = p->nvlan;
+	e->pad = 0;
+	e->vlan[0] = p->vlan[0];
+	e->vlan[1] = p->vlan[1];
+	if (family == 4) {
+		const struct iphdr *ip = p->l3;
+
+		__builtin_memset(e->src, 0, sizeof(e->src));
+		__builtin_memset(e->dst, 0, sizeof(e->dst));
+		__builtin_memcpy(e->src, &ip->saddr, 4);
+		__builtin_memcpy(e->dst, &ip->daddr, 4);
+	} else {
+		const struct ipv6hdr *ip6 = p->l3;
+
+		__builtin_memcpy(e->src, &ip6->saddr, 16);
+		__builtin_memcpy(e->dst, &ip6->daddr, 16);
+	}
+	bpf_ringbuf_submit(e, 0);
+	stat_inc(st, PW_STAT_EVENTS);
+	return verdict;
+}
+
+static __always_inline int handle_v4(struct xdp_md *ctx, struct pkt *p)
+{
+	struct iphdr *ip = p->l3;
+	struct pw_icmphdr *ic;
+	struct pw_config *cfg;
+	struct pw_stats *st;
+	__u32 zero = 0, rule = 0, hl;
+
+	if ((void *)(ip + 1) > p->end || ip->protocol != IPPROTO_ICMP)
+		return XDP_PASS;
+	st = bpf_map_lookup_elem(&stats, &zero);
+	hl = ip->ihl * 4;
+	if (ip->version != 4 || hl < sizeof(*ip)) {
+		stat_inc(st, PW_STAT_MALFORMED);
+		return XDP_PASS;
+	}
+	/* A non-first fragment carries no ICMP header; without the first
+	 * fragment (which we drop) it cannot be reassembled. */
+	if (ip->frag_off & bpf_htons(0x1fff)) {
+		stat_inc(st, PW_STAT_FRAGMENTS);
+		return XDP_PASS;
+	}
+	ic = (void *)ip + hl;
+	if ((void *)(ic + 1) > p->end) {
+		stat_inc(st, PW_STAT_MALFORMED);
+		return XDP_PASS;
+	}
+	cfg = bpf_map_lookup_elem(&config, &zero);
+	if (!cfg)
+		return XDP_PASS;
+	if (policy_applies(cfg, 4, ic->type)) {
+		rule = v4_match(cfg, ip->saddr);
+		if (!rule)
+			rule = v4_match(cfg, ip->daddr);
+		if (rule) {
+			__u64 *h = bpf_map_lookup_elem(&hits, &rule);
+
+			if (h)
+				__sync_fetch_and_add(h, 1);
+		}
+	}
+	return report(ctx, cfg, st, p, 4, ic, rule, rule ? XDP_DROP : XDP_PASS);
+}
+
+static __always_inline int handle_v6(struct xdp_md *ctx, struct pkt *p)
+{
+	struct ipv6hdr *ip6 = p->l3;
+	struct pw_icmphdr *ic = (void *)(ip6 + 1);
+	struct pw_config *cfg;
+	struct pw_stats *st;
+	__u32 zero = 0, rule = 0;
+
+	if ((void *)(ip6 + 1) > p->end || ip6->nexthdr != IPPROTO_ICMPV6)
+		return XDP_PASS;
+	st = bpf_map_lookup_elem(&stats, &zero);
+	if (ip6->version != 6 || (void *)(ic + 1) > p->end) {
+		stat_inc(st, PW_STAT_MALFORMED);
+		return XDP_PASS;
+	}
+	cfg = bpf_map_lookup_elem(&config, &zero);
+	if (!cfg)
+		return XDP_PASS;
+	if (policy_applies(cfg, 6, ic->type)) {
+		rule = v6_match(cfg, &ip6->saddr);
+		if (!rule)
+			rule = v6_match(cfg, &ip6->daddr);
+		if (rule) {
+			__u64 *h = bpf_map_lookup_elem(&hits, &rule);
+
+			if (h)
+				__sync_fetch_and_add(h, 1);
+		}
+	}
+	return report(ctx, cfg, st, p, 6, ic, rule, rule ? XDP_DROP : XDP_PASS);
+}
+
+SEC("xdp")
+int pingwall_xdp(struct xdp_md *ctx)
+{
+	void *data = (void *)(long)ctx->data;
+	struct pkt p = { .end = (void *)(long)ctx->data_end };
+	struct ethhdr *eth = data;
+	__be16 proto;
+
+	if ((void *)(eth + 1) > p.end)
+		return XDP_PASS;
+	proto = eth->h_proto;
+	p.l3 = eth + 1;
+
+	/* Up to two tags, 802.1Q or 802.1ad in either position (QinQ). */
+#pragma unroll
+	for (int i = 0; i < 2; i++) {
+		struct pw_vlanhdr *vh = p.l3;
+
+		if (proto != bpf_htons(ETH_P_8021Q) && proto != bpf_htons(ETH_P_8021AD))
+			break;
+		if ((void *)(vh + 1) > p.end)
+			return XDP_PASS;
+		p.vlan[i] = bpf_ntohs(vh->tci) & 0x0fff;
+		p.nvlan = i + 1;
+		proto = vh->proto;
+		p.l3 = vh + 1;
+	}
+
+	if (proto == bpf_htons(ETH_P_IP))
+		return handle_v4(ctx, &p);
+	if (proto == bpf_htons(ETH_P_IPV6))
+		return handle_v6(ctx, &p);
+	return XDP_PASS;
+}

@@ -1,0 +1,219 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * pingwall.h - the ABI shared by the XDP program and every user-space tool.
+ *
+ * Everything a tool needs to find, validate and interpret a pinned map lives
+ * here: map names (= pin names), key/value/event layouts and the ABI version.
+ * Change a layout => bump PW_ABI_VERSION, so that tools refuse maps of another
+ * layout instead of misreading them.
+ *
+ * Byte order: addresses are stored in network order (as on the wire) unless a
+ * comment says otherwise.  Everything else is host order.
+ *
+ * Blocklist data path (see README "Design"):
+ *   blocklist  HASH  pw_key -> pw_rule       the canonical rule set (what
+ *                                             `blockctl list` and bpftool show)
+ *   hits       ARRAY rule id -> __u64         packets dropped per rule
+ *   IPv4:      a 16-8-8 multibit trie built in user space from the rule set,
+ *              made only of ARRAY maps, so the verifier inlines every load and
+ *              a lookup costs no helper call.  Double-buffered: user space
+ *              builds the inactive half, then flips pw_config.v4_active.
+ *   IPv6:      v6_filter (ARRAY bitmap keyed by a hash of the /48) in front of
+ *              v6_hosts (HASH of /128 rules) and v6_prefixes (LPM trie of
+ *              shorter rules): a packet whose filter bits are clear costs no
+ *              helper call.
+ */
+#ifndef PINGWALL_H
+#define PINGWALL_H
+
+#include <linux/types.h>
+
+#define PW_ABI_VERSION		1
+
+/* Map names; each map is pinned as <pin-dir>/<name>. */
+#define PW_MAP_BLOCKLIST	"blocklist"
+#define PW_MAP_HITS		"hits"
+#define PW_MAP_CONFIG		"config"
+#define PW_MAP_STATS		"stats"
+#define PW_MAP_EVENTS		"events"
+#define PW_MAP_V4_L1		"v4_l1"
+#define PW_MAP_V4_CHUNKS	"v4_chunks"
+#define PW_MAP_V4_RUNS		"v4_runs"
+#define PW_MAP_V6_HOSTS		"v6_hosts"
+#define PW_MAP_V6_PREFIXES	"v6_prefixes"
+#define PW_MAP_V6_FILTER	"v6_filter"
+/* Links are pinned as <pin-dir>/links/<ifname>. */
+#define PW_LINK_DIR		"links"
+
+#define PW_DEFAULT_PIN_DIR	"/sys/fs/bpf/pingwall"
+#define PW_DEFAULT_MAX_ENTRIES	65536
+#define PW_MAX_MAX_ENTRIES	4194304
+#define PW_DEFAULT_RING_SIZE	(1U << 20)
+
+/* ---- blocklist ------------------------------------------------------- */
+
+/* Key of the canonical rule set.  addr is masked to prefixlen; for IPv4 only
+ * addr[0..3] is used and the rest is zero. */
+struct pw_key {
+	__u8 family;		/* 4 or 6 */
+	__u8 prefixlen;		/* 0..32 or 0..128 */
+	__u8 pad[2];		/* zero */
+	__u8 addr[16];		/* network order */
+};
+
+struct pw_rule {
+	__u32 id;		/* 1..max_entries, index into hits */
+	__u32 pad;		/* zero */
+};
+
+/* ---- IPv4 multibit trie (strides 16, 8, 8) ------------------------------
+ * v4_l1 holds 2 halves of 65536 slots, slot half * 65536 + addr >> 16.
+ * A slot value (also a run value) is
+ *   0                      no rule covers the range,
+ *   id (< PW_V4_CHUNK)     rule id covering the whole range,
+ *   PW_V4_CHUNK | idx      the range holds longer rules: look in chunk idx.
+ * A chunk describes 256 sub-slots compressed as runs of equal values: bit i of
+ * bits[] is set where sub-slot i starts a new run (bit 0 always set) and the
+ * value of sub-slot i is
+ *   runs[base + cum[i / 64] + popcount(bits[i / 64] & ((2 << i % 64) - 1)) - 1]
+ * where cum[w] is the number of bits set in bits[0..w-1].
+ */
+#define PW_V4_L1_SLOTS		65536
+#define PW_V4_CHUNK		0x80000000U
+
+/* Array map elements are 8-byte aligned, so v4_l1 and v4_runs pack two __u32
+ * slots per element: slot i is element i / 2, v[i % 2].  Seen from user space
+ * through mmap both are flat __u32 arrays. */
+struct pw_u32x2 {
+	__u32 v[2];
+};
+
+struct pw_v4_chunk {
+	__u64 bits[4];
+	__u32 base;		/* first run of this chunk in v4_runs */
+	__u8 cum[4];		/* bits set in the words before */
+};
+
+/* Capacity of v4_chunks and v4_runs per half, for a blocklist of n rules.
+ * A rule longer than /16 needs at most one /16 chunk, a rule longer than /24
+ * at most one more /24 chunk; each chunk has one run more than its run
+ * boundaries, and every rule or child pointer adds at most two boundaries. */
+#define PW_V4_CHUNK_CAP(n)	(2U * (n) + 1)
+#define PW_V4_RUN_CAP(n)	(8U * (n) + 4)
+
+/* ---- IPv6 ------------------------------------------------------------- */
+
+struct pw_in6 {
+	__u8 addr[16];		/* network order */
+};
+
+struct pw_lpm6_key {
+	__u32 prefixlen;
+	__u8 addr[16];		/* network order */
+};
+
+/* v6_filter: 2^23 slots of 2 bits (bit 0: a /128 rule may match, bit 1: a
+ * shorter rule may match), an address looks at two slots:
+ *   pw_v6_slot48(its /48)  where rules of /48 or longer set their bit,
+ *   pw_v6_slot32(its /32)  where rules of /32../47 set the prefix bit.
+ * Any rule shorter than /32 sets pw_config.v6_wide, which turns the filter
+ * off.  A false positive (hash collision) only costs a map lookup. */
+#define PW_V6_FILTER_SLOT_BITS	23
+#define PW_V6_FILTER_WORDS	(1U << (PW_V6_FILTER_SLOT_BITS - 5))
+#define PW_V6_FILTER_HOST	1U
+#define PW_V6_FILTER_PREFIX	2U
+#define PW_V6_WIDE_LEN		32	/* rules shorter than this turn the filter off */
+
+/* hi32/lo16: the first 4 and next 2 bytes of the address, in host order */
+static inline __u32 pw_v6_slot48(__u32 hi32, __u32 lo16)
+{
+	__u64 x = ((__u64)hi32 << 16) | (lo16 & 0xffff);
+
+	return (__u32)((x * 0x9E3779B97F4A7C15ULL) >> (64 - PW_V6_FILTER_SLOT_BITS));
+}
+
+static inline __u32 pw_v6_slot32(__u32 hi32)
+{
+	return (__u32)(((__u64)hi32 * 0xC2B2AE3D27D4EB4FULL) >> (64 - PW_V6_FILTER_SLOT_BITS));
+}
+
+/* ---- configuration (ARRAY of one pw_config, mmapable) ------------------- */
+
+enum pw_icmp_policy {
+	PW_ICMP_ECHO = 0,	/* drop echo request/reply only */
+	PW_ICMP_ALL = 1,	/* drop all ICMP but IPv6 neighbour discovery */
+};
+
+enum pw_event_policy {
+	PW_EVENTS_ALL = 0,
+	PW_EVENTS_DROPPED = 1,
+	PW_EVENTS_NONE = 2,
+};
+
+struct pw_config {
+	__u32 abi_version;	/* PW_ABI_VERSION, set at first attach */
+	__u32 max_entries;	/* blocklist capacity */
+	__u32 v4_active;	/* half of v4_l1 in use: 0 or 1 */
+	__u32 v6_hosts;		/* number of /128 rules (0: skip v6_hosts) */
+	__u32 v6_prefixes;	/* number of shorter v6 rules (0: skip v6_prefixes) */
+	__u32 v6_wide;		/* a v6 rule shorter than /32 exists: no filter */
+	__u32 icmp_policy;	/* enum pw_icmp_policy */
+	__u32 event_policy;	/* enum pw_event_policy */
+	__u32 event_rate;	/* events per second per CPU, 0 = unlimited (reserved) */
+	__u32 generation;	/* bumped by every blocklist change */
+	__u64 v4_flip_ns;	/* CLOCK_MONOTONIC of the last v4 half flip */
+	__u64 reserved[4];
+};
+
+/* ---- statistics (PERCPU_ARRAY of one pw_stats) -------------------------- */
+
+enum pw_stat {
+	PW_STAT_ICMP_PASS,	/* ICMP/ICMPv6 packets passed */
+	PW_STAT_ICMP_DROP,	/* ICMP/ICMPv6 packets dropped */
+	PW_STAT_EVENTS,		/* events written to the ring */
+	PW_STAT_EVENTS_LOST,	/* events the ring had no room for */
+	PW_STAT_MALFORMED,	/* truncated or malformed IP/ICMP, passed */
+	PW_STAT_FRAGMENTS,	/* non-first IPv4 fragments of ICMP, passed */
+	PW_STAT_MAX = 16,
+};
+
+struct pw_stats {
+	__u64 c[PW_STAT_MAX];
+};
+
+/* ---- events (ring buffer) -------------------------------------------- */
+
+enum pw_verdict {
+	PW_VERDICT_PASS = 0,
+	PW_VERDICT_DROP = 1,
+};
+
+struct pw_event {
+	__u64 ts_ns;		/* bpf_ktime_get_ns(): CLOCK_MONOTONIC */
+	__u32 ifindex;
+	__u32 rule;		/* id of the rule that matched, 0 = none */
+	__u8 verdict;		/* enum pw_verdict */
+	__u8 family;		/* 4 or 6 */
+	__u8 type;		/* ICMP or ICMPv6 type */
+	__u8 code;
+	__u16 id;		/* echo identifier, host order (0 if not echo) */
+	__u16 seq;		/* echo sequence, host order (0 if not echo) */
+	__u16 len;		/* frame length in bytes */
+	__u8 nvlan;		/* VLAN tags seen (0..2) */
+	__u8 pad;
+	__u16 vlan[2];		/* VLAN ids, outer first, host order */
+	__u8 src[16];		/* network order; IPv4 in src[0..3] */
+	__u8 dst[16];
+};
+
+#ifndef __bpf__
+_Static_assert(sizeof(struct pw_key) == 20, "pw_key layout");
+_Static_assert(sizeof(struct pw_rule) == 8, "pw_rule layout");
+_Static_assert(sizeof(struct pw_v4_chunk) == 40, "pw_v4_chunk layout");
+_Static_assert(sizeof(struct pw_u32x2) == 8, "pw_u32x2 layout");
+_Static_assert(sizeof(struct pw_lpm6_key) == 20, "pw_lpm6_key layout");
+_Static_assert(sizeof(struct pw_config) == 80, "pw_config layout");
+_Static_assert(sizeof(struct pw_event) == 64, "pw_event layout");
+#endif
+
+#endif /* PINGWALL_H */

@@ -1,0 +1,78 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/* maps.h - open pingwall's pinned maps, validate them, and access them. */
+#ifndef PW_MAPS_H
+#define PW_MAPS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <linux/types.h>
+
+#include "pingwall.h"
+
+enum pw_map_id {
+	PW_M_BLOCKLIST,
+	PW_M_HITS,
+	PW_M_CONFIG,
+	PW_M_STATS,
+	PW_M_EVENTS,
+	PW_M_V4_L1,
+	PW_M_V4_CHUNKS,
+	PW_M_V4_RUNS,
+	PW_M_V6_HOSTS,
+	PW_M_V6_PREFIXES,
+	PW_M_V6_FILTER,
+	PW_M_COUNT,
+};
+
+/* Which maps to open: a bit per pw_map_id. */
+#define PW_MAPS_ALL		((1U << PW_M_COUNT) - 1)
+#define PW_MAPS_BIT(id)		(1U << (id))
+/* What blockctl needs to change the blocklist. */
+#define PW_MAPS_EDIT		(PW_MAPS_ALL & ~PW_MAPS_BIT(PW_M_EVENTS) & ~PW_MAPS_BIT(PW_M_STATS))
+
+struct pw_maps {
+	int fd[PW_M_COUNT];			/* -1 when not open */
+	__u32 max_entries[PW_M_COUNT];
+	struct pw_config *cfg;			/* mmap of config */
+	__u32 *v4_l1;				/* mmap: 2 * PW_V4_L1_SLOTS */
+	struct pw_v4_chunk *v4_chunks;		/* mmap: 2 * chunk_cap */
+	__u32 *v4_runs;				/* mmap: 2 * run_cap */
+	__u64 *v6_filter;			/* mmap: PW_V6_FILTER_WORDS */
+	__u32 capacity;				/* blocklist max_entries */
+	__u32 chunk_cap;			/* v4_chunks per half */
+	__u32 run_cap;				/* v4_runs per half */
+};
+
+/* Static description of each map, for validation: name, type, sizes. */
+struct pw_map_desc {
+	const char *name;
+	__u32 type;
+	__u32 key_size;
+	__u32 value_size;
+	__u32 flags;	/* map_flags that must be set */
+};
+extern const struct pw_map_desc pw_map_descs[PW_M_COUNT];
+
+void pw_maps_init(struct pw_maps *m);
+
+/*
+ * Open the maps in @which from <pin_dir>/, check each one's type, key and
+ * value size against this build's ABI and the config's abi_version, and mmap
+ * the mmapable ones.  On failure prints one error line (plus a hint, e.g.
+ * "is pingwall attached? run 'pingwall attach IFACE'") and returns -1.
+ */
+int pw_maps_open(struct pw_maps *m, const char *pin_dir, unsigned which);
+
+/*
+ * Same checks for maps already open (the loader and the prog tests use the
+ * skeleton's fds).  @fds has PW_M_COUNT entries.  Takes ownership of nothing:
+ * the fds are dup()ed.
+ */
+int pw_maps_from_fds(struct pw_maps *m, const int *fds);
+
+void pw_maps_close(struct pw_maps *m);
+
+/* Sum of a per-CPU stats counter set; returns 0 and fills @out, or -1. */
+int pw_stats_read(const struct pw_maps *m, struct pw_stats *out);
+
+#endif

@@ -1,0 +1,849 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * pingwall - load, attach, detach and inspect the pingwall XDP program.
+ *
+ * One-shot: `attach` loads the program, attaches it to each interface with a
+ * bpf_link, pins links and maps under the pin dir and exits; the pins keep
+ * everything alive.  Every mutating verb holds an flock on the pin dir.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <net/if.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <linux/if_link.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "blocklist.h"
+#include "caps.h"
+#include "json.h"
+#include "log.h"
+#include "maps.h"
+#include "pingwall.h"
+#include "pingwall.skel.h"
+#include "pins.h"
+
+enum mode { MODE_AUTO, MODE_NATIVE, MODE_GENERIC };
+
+static struct {
+	const char *pin_dir;
+	bool json;
+	enum mode mode;
+	bool mode_set;
+	__u32 max_entries;
+	__u32 ring_size;
+	bool all;
+	bool purge;
+} opt;
+
+/* Test-only fault injection: PINGWALL_TEST_CRASH_AT=<step> makes attach kill
+ * itself at that step, so tests can check the next run repairs the state. */
+static void crash_point(const char *step)
+{
+	const char *at = getenv("PINGWALL_TEST_CRASH_AT");
+
+	if (at && !strcmp(at, step)) {
+		fflush(NULL);
+		kill(getpid(), SIGKILL);
+	}
+}
+
+static const char *mode_name(enum mode m)
+{
+	return m == MODE_NATIVE ? "native" : m == MODE_GENERIC ? "generic" : "auto";
+}
+
+/* ---- interfaces and links --------------------------------------------- */
+
+static int check_ifname(const char *name, unsigned *ifindex)
+{
+	if (!*name || strlen(name) >= IF_NAMESIZE || strchr(name, '/')) {
+		pw_err("invalid interface name '%s'", name);
+		return 2;
+	}
+	*ifindex = if_nametoindex(name);
+	if (!*ifindex) {
+		pw_err("unknown interface '%s'", name);
+		pw_hint("list interfaces with 'ip link'");
+		return 1;
+	}
+	return 0;
+}
+
+struct link_state {
+	int fd;			/* -1 if no pin */
+	__u32 link_id;
+	__u32 prog_id;
+	__u32 ifindex;		/* 0 when the interface is gone */
+};
+
+static int link_path(char *buf, size_t len, const char *ifname)
+{
+	int n = snprintf(buf, len, "%s/%s/%s", opt.pin_dir, PW_LINK_DIR, ifname);
+
+	return n < 0 || (size_t)n >= len ? -1 : 0;
+}
+
+/* Open the pinned link of @ifname, if any. */
+static void link_open(const char *ifname, struct link_state *ls)
+{
+	struct bpf_link_info info = {};
+	__u32 len = sizeof(info);
+	char path[PATH_MAX];
+
+	memset(ls, 0, sizeof(*ls));
+	ls->fd = -1;
+	if (link_path(path, sizeof(path), ifname))
+		return;
+	ls->fd = bpf_obj_get(path);
+	if (ls->fd < 0)
+		return;
+	if (bpf_obj_get_info_by_fd(ls->fd, &info, &len) || info.type != BPF_LINK_TYPE_XDP) {
+		close(ls->fd);
+		ls->fd = -1;
+		return;
+	}
+	ls->link_id = info.id;
+	ls->prog_id = info.prog_id;
+	ls->ifindex = info.xdp.ifindex;
+}
+
+/* Mode the kernel reports for our program on @ifindex. */
+static const char *xdp_mode(__u32 ifindex, __u32 prog_id)
+{
+	LIBBPF_OPTS(bpf_xdp_query_opts, q);
+
+	if (!ifindex || bpf_xdp_query(ifindex, 0, &q))
+		return "unknown";
+	if (q.drv_prog_id == prog_id)
+		return "native";
+	if (q.skb_prog_id == prog_id)
+		return "generic";
+	if (q.hw_prog_id == prog_id)
+		return "offload";
+	return "unknown";
+}
+
+/* ---- attach ------------------------------------------------------------ */
+
+static const char *const map_pins[] = {
+	PW_MAP_BLOCKLIST, PW_MAP_HITS, PW_MAP_CONFIG, PW_MAP_STATS, PW_MAP_EVENTS,
+	PW_MAP_V4_L1, PW_MAP_V4_CHUNKS, PW_MAP_V4_RUNS, PW_MAP_V6_HOSTS, PW_MAP_V6_PREFIXES,
+	PW_MAP_V6_FILTER,
+};
+#define N_MAP_PINS (sizeof(map_pins) / sizeof(map_pins[0]))
+
+static void unpin_maps(void)
+{
+	char path[PATH_MAX];
+
+	for (size_t i = 0; i < N_MAP_PINS; i++)
+		if (!pw_pin_path(path, sizeof(path), opt.pin_dir, map_pins[i]))
+			unlink(path);
+}
+
+static int count_links(void)
+{
+	char path[PATH_MAX];
+	struct dirent *de;
+	int n = 0;
+	DIR *d;
+
+	snprintf(path, sizeof(path), "%s/%s", opt.pin_dir, PW_LINK_DIR);
+	d = opendir(path);
+	if (!d)
+		return 0;
+	while ((de = readdir(d)))
+		if (de->d_name[0] != '.')
+			n++;
+	closedir(d);
+	return n;
+}
+
+/*
+ * What is pinned already?  1: valid maps of this ABI (capacity and ring size
+ * filled in), 0: nothing usable (leftovers of an attach that died before it
+ * initialised the config are removed), -1: maps of another layout (error
+ * printed).
+ */
+static int existing_maps(__u32 *capacity, __u32 *ring)
+{
+	char path[PATH_MAX];
+	struct pw_config cfg = {};
+	struct bpf_map_info info = {};
+	__u32 len = sizeof(info), zero = 0;
+	int fd;
+
+	if (pw_pin_path(path, sizeof(path), opt.pin_dir, PW_MAP_CONFIG))
+		return -1;
+	fd = bpf_obj_get(path);
+	if (fd < 0 || bpf_obj_get_info_by_fd(fd, &info, &len) ||
+	    info.value_size != sizeof(cfg) || bpf_map_lookup_elem(fd, &zero, &cfg) ||
+	    cfg.abi_version == 0) {
+		if (fd >= 0)
+			close(fd);
+		if (fd >= 0 || count_links() == 0)
+			unpin_maps();	/* leftovers of an attach that died early */
+		return 0;
+	}
+	close(fd);
+	if (cfg.abi_version != PW_ABI_VERSION) {
+		pw_err("pinned maps in '%s' have ABI version %u, this pingwall speaks %u",
+		       opt.pin_dir, cfg.abi_version, PW_ABI_VERSION);
+		pw_hint("save the blocklist ('blockctl list'), 'pingwall detach --all --purge' "
+			"with the old version, then attach and re-add it");
+		return -1;
+	}
+	*capacity = cfg.max_entries;
+	if (pw_pin_path(path, sizeof(path), opt.pin_dir, PW_MAP_EVENTS))
+		return -1;
+	fd = bpf_obj_get(path);
+	len = sizeof(info);
+	memset(&info, 0, sizeof(info));
+	if (fd >= 0 && !bpf_obj_get_info_by_fd(fd, &info, &len))
+		*ring = info.max_entries;
+	if (fd >= 0)
+		close(fd);
+	return 1;
+}
+
+static void size_maps(struct pingwall *skel, __u32 n, __u32 ring)
+{
+	bpf_map__set_max_entries(skel->maps.blocklist, n);
+	bpf_map__set_max_entries(skel->maps.hits, n + 1);
+	bpf_map__set_max_entries(skel->maps.v4_chunks, 2 * PW_V4_CHUNK_CAP(n));
+	bpf_map__set_max_entries(skel->maps.v4_runs, PW_V4_RUN_CAP(n));
+	bpf_map__set_max_entries(skel->maps.v6_hosts, n);
+	bpf_map__set_max_entries(skel->maps.v6_prefixes, n);
+	bpf_map__set_max_entries(skel->maps.events, ring);
+}
+
+struct attached {
+	const char *ifname;
+	unsigned ifindex;
+	int link_fd;
+	bool replaced;
+	int old_prog_fd;	/* to roll a replacement back */
+	const char *mode;
+	__u32 link_id;
+};
+
+static int link_create(int prog_fd, unsigned ifindex, const char *ifname, const char **mode)
+{
+	enum mode tries[2] = { opt.mode, MODE_GENERIC };
+	int ntries = opt.mode == MODE_AUTO ? 2 : 1, fd = -1, err = 0;
+
+	if (opt.mode == MODE_AUTO)
+		tries[0] = MODE_NATIVE;
+	for (int i = 0; i < ntries; i++) {
+		LIBBPF_OPTS(bpf_link_create_opts, lo);
+
+		lo.flags = tries[i] == MODE_NATIVE ? XDP_FLAGS_DRV_MODE : XDP_FLAGS_SKB_MODE;
+		fd = bpf_link_create(prog_fd, ifindex, BPF_XDP, &lo);
+		if (fd >= 0) {
+			*mode = mode_name(tries[i]);
+			return fd;
+		}
+		err = errno;
+		pw_dbg(1, "%s attach to '%s' failed: %s", mode_name(tries[i]), ifname,
+		       strerror(err));
+		if (err == EBUSY || err == EEXIST)
+			break;
+	}
+	if (err == EBUSY || err == EEXIST) {
+		pw_err("interface '%s' already has an XDP program that pingwall did not attach",
+		       ifname);
+		pw_hint("see it with 'ip link show dev %s'; remove it with "
+			"'ip link set dev %s xdp off'", ifname, ifname);
+	} else if (err == EOPNOTSUPP && opt.mode == MODE_NATIVE) {
+		pw_err("interface '%s' has no native XDP support", ifname);
+		pw_hint("use --mode generic (or auto)");
+	} else {
+		pw_err("cannot attach to '%s': %s", ifname, strerror(err));
+	}
+	return -1;
+}
+
+static int do_attach(int argc, char **argv)
+{
+	LIBBPF_OPTS(bpf_object_open_opts, oo);
+	struct attached *at = calloc(argc ? argc : 1, sizeof(*at));
+	__u32 capacity = opt.max_entries ? opt.max_entries : PW_DEFAULT_MAX_ENTRIES;
+	__u32 ring = opt.ring_size ? opt.ring_size : PW_DEFAULT_RING_SIZE;
+	struct pingwall *skel = NULL;
+	char path[PATH_MAX];
+	int lock = -1, ret = 1, have, n = 0, prog_fd, r;
+
+	if (!at)
+		return 1;
+	if (argc < 1) {
+		pw_err("attach needs at least one interface");
+		pw_hint("pingwall attach IFACE... (see 'pingwall --help')");
+		free(at);
+		return 2;
+	}
+	for (int i = 0; i < argc; i++) {
+		r = check_ifname(argv[i], &at[i].ifindex);
+		if (r) {
+			free(at);
+			return r;
+		}
+		at[i].ifname = argv[i];
+		at[i].link_fd = -1;
+		at[i].old_prog_fd = -1;
+		for (int j = 0; j < i; j++)
+			if (at[j].ifindex == at[i].ifindex) {
+				pw_err("interface '%s' given twice", argv[i]);
+				free(at);
+				return 2;
+			}
+	}
+	if (pw_caps_require(PW_NEED_BPF | PW_NEED_NET_ADMIN))
+		goto out;
+	if (pw_bpffs_ensure(opt.pin_dir, true))
+		goto out;
+	snprintf(path, sizeof(path), "%s/%s", opt.pin_dir, PW_LINK_DIR);
+	if ((mkdir(opt.pin_dir, 0700) && errno != EEXIST) ||
+	    (mkdir(path, 0700) && errno != EEXIST)) {
+		pw_err("cannot create pin dir '%s': %s", path, strerror(errno));
+		goto out;
+	}
+	lock = pw_lock(opt.pin_dir);
+	if (lock < 0)
+		goto out;
+
+	have = existing_maps(&capacity, &ring);
+	if (have < 0)
+		goto out;
+	if (have && opt.max_entries && opt.max_entries != capacity) {
+		pw_err("the blocklist already exists with capacity %u; --max-entries %u cannot "
+		       "change it", capacity, opt.max_entries);
+		pw_hint("capacity is set at first attach: save the blocklist, "
+			"'pingwall detach --all --purge', then attach with --max-entries");
+		ret = 2;
+		goto out;
+	}
+	if (have && opt.ring_size && opt.ring_size != ring) {
+		pw_err("the event ring already exists with %u bytes; --ring-size %u cannot "
+		       "change it", ring, opt.ring_size);
+		pw_hint("'pingwall detach --all --purge' and attach again to resize it");
+		ret = 2;
+		goto out;
+	}
+
+	oo.pin_root_path = opt.pin_dir;
+	skel = pingwall__open_opts(&oo);
+	if (!skel) {
+		pw_err("cannot open the BPF object: %s", strerror(errno));
+		goto out;
+	}
+	size_maps(skel, capacity, ring);
+	if (pw_verbose >= 2)
+		bpf_program__set_log_level(skel->progs.pingwall_xdp, 1);
+	if (pingwall__load(skel)) {
+		r = errno;
+		pw_err("cannot load the XDP program: %s", strerror(r));
+		if (r == EPERM)
+			pw_hint("needs CAP_BPF and CAP_NET_ADMIN (run as root)");
+		else
+			pw_hint("run with -vv to see the verifier log");
+		if (!have)
+			unpin_maps();
+		goto out;
+	}
+	crash_point("after-load");
+	if (!have) {
+		struct pw_config cfg = {
+			.abi_version = PW_ABI_VERSION,
+			.max_entries = capacity,
+		};
+		__u32 zero = 0;
+
+		if (bpf_map_update_elem(bpf_map__fd(skel->maps.config), &zero, &cfg, BPF_ANY)) {
+			pw_err("cannot initialise the config map: %s", strerror(errno));
+			unpin_maps();
+			goto out;
+		}
+	}
+	prog_fd = bpf_program__fd(skel->progs.pingwall_xdp);
+
+	for (n = 0; n < argc; n++) {
+		struct attached *a = &at[n];
+		struct link_state ls;
+
+		link_open(a->ifname, &ls);
+		if (ls.fd >= 0 && ls.ifindex == a->ifindex) {
+			/* ours already: swap the program in place, maps stay */
+			a->old_prog_fd = bpf_prog_get_fd_by_id(ls.prog_id);
+			if (bpf_link_update(ls.fd, prog_fd, NULL)) {
+				pw_err("cannot replace the program on '%s': %s", a->ifname,
+				       strerror(errno));
+				close(ls.fd);
+				goto rollback;
+			}
+			a->link_fd = ls.fd;
+			a->replaced = true;
+			a->link_id = ls.link_id;
+			continue;
+		}
+		if (ls.fd >= 0) {
+			/* a stale pin: its interface is gone (or renamed away) */
+			bpf_link_detach(ls.fd);
+			close(ls.fd);
+		}
+		if (link_path(path, sizeof(path), a->ifname))
+			goto rollback;
+		unlink(path);
+		a->link_fd = link_create(prog_fd, a->ifindex, a->ifname, &a->mode);
+		if (a->link_fd < 0)
+			goto rollback;
+		crash_point("after-attach");
+		if (bpf_obj_pin(a->link_fd, path)) {
+			pw_err("cannot pin link '%s': %s", path, strerror(errno));
+			bpf_link_detach(a->link_fd);
+			close(a->link_fd);
+			a->link_fd = -1;
+			goto rollback;
+		}
+		crash_point("after-pin");
+	}
+
+	for (int i = 0; i < argc; i++) {
+		struct bpf_link_info info = {};
+		__u32 len = sizeof(info);
+
+		if (!bpf_obj_get_info_by_fd(at[i].link_fd, &info, &len)) {
+			at[i].link_id = info.id;
+			at[i].mode = xdp_mode(at[i].ifindex, info.prog_id);
+		}
+	}
+	if (opt.json) {
+		printf("[");
+		for (int i = 0; i < argc; i++) {
+			printf("%s{\"ifname\":", i ? "," : "");
+			pw_json_str(stdout, at[i].ifname);
+			printf(",\"ifindex\":%u,\"mode\":\"%s\",\"link_id\":%u,\"replaced\":%s}",
+			       at[i].ifindex, at[i].mode, at[i].link_id,
+			       at[i].replaced ? "true" : "false");
+		}
+		printf("]\n");
+	} else {
+		for (int i = 0; i < argc; i++)
+			printf("%s %s (%s, link %u)\n", at[i].replaced ? "replaced on" : "attached to",
+			       at[i].ifname, at[i].mode, at[i].link_id);
+	}
+	ret = 0;
+	goto out;
+
+rollback:
+	/* undo this run only: detach new links, swap replaced ones back */
+	for (int i = 0; i < n; i++) {
+		if (at[i].replaced && at[i].old_prog_fd >= 0) {
+			bpf_link_update(at[i].link_fd, at[i].old_prog_fd, NULL);
+		} else if (!at[i].replaced && at[i].link_fd >= 0) {
+			bpf_link_detach(at[i].link_fd);
+			if (!link_path(path, sizeof(path), at[i].ifname))
+				unlink(path);
+		}
+	}
+	if (!have && count_links() == 0)
+		unpin_maps();
+out:
+	for (int i = 0; i < argc; i++) {
+		if (at[i].link_fd >= 0)
+			close(at[i].link_fd);
+		if (at[i].old_prog_fd >= 0)
+			close(at[i].old_prog_fd);
+	}
+	pingwall__destroy(skel);
+	if (lock >= 0)
+		close(lock);
+	free(at);
+	return ret;
+}
+
+/* ---- detach ------------------------------------------------------------ */
+
+static int detach_one(const char *ifname)
+{
+	struct link_state ls;
+	char path[PATH_MAX];
+
+	if (link_path(path, sizeof(path), ifname))
+		return -1;
+	link_open(ifname, &ls);
+	if (ls.fd >= 0) {
+		/* explicit detach: other holders of the link fd do not keep it */
+		if (bpf_link_detach(ls.fd) && errno != ENOLINK && errno != EINVAL)
+			pw_dbg(1, "detach of '%s': %s", ifname, strerror(errno));
+		close(ls.fd);
+	}
+	if (unlink(path) && errno != ENOENT) {
+		pw_err("cannot remove pin '%s': %s", path, strerror(errno));
+		return -1;
+	}
+	if (!opt.json)
+		printf("detached from %s\n", ifname);
+	return 0;
+}
+
+static int do_detach(int argc, char **argv)
+{
+	char path[PATH_MAX];
+	int lock, ret = 0;
+	struct stat st;
+
+	if (opt.all == (argc > 0)) {
+		pw_err(opt.all ? "detach takes --all or interfaces, not both" :
+				 "detach needs interfaces or --all");
+		pw_hint("pingwall detach IFACE... | pingwall detach --all [--purge]");
+		return 2;
+	}
+	if (opt.purge && !opt.all) {
+		pw_err("--purge goes with --all");
+		pw_hint("pingwall detach --all --purge");
+		return 2;
+	}
+	for (int i = 0; i < argc; i++)
+		if (!*argv[i] || strlen(argv[i]) >= IF_NAMESIZE || strchr(argv[i], '/')) {
+			pw_err("invalid interface name '%s'", argv[i]);
+			return 2;
+		}
+	if (pw_caps_require(PW_NEED_BPF | PW_NEED_NET_ADMIN))
+		return 1;
+	if (stat(opt.pin_dir, &st)) {
+		if (opt.all)
+			return 0;	/* nothing attached: nothing to do */
+		pw_err("nothing is attached: no pin dir '%s'", opt.pin_dir);
+		pw_hint("see 'pingwall status'");
+		return 1;
+	}
+	if (pw_bpffs_ensure(opt.pin_dir, false))
+		return 1;
+	lock = pw_lock(opt.pin_dir);
+	if (lock < 0)
+		return 1;
+
+	if (opt.all) {
+		struct dirent *de;
+		DIR *d;
+
+		snprintf(path, sizeof(path), "%s/%s", opt.pin_dir, PW_LINK_DIR);
+		d = opendir(path);
+		while (d && (de = readdir(d)))
+			if (de->d_name[0] != '.' && detach_one(de->d_name))
+				ret = 1;
+		if (d)
+			closedir(d);
+	} else {
+		for (int i = 0; i < argc; i++) {
+			if (link_path(path, sizeof(path), argv[i]) || access(path, F_OK)) {
+				pw_err("'%s' is not attached by pingwall (no pin '%s')", argv[i],
+				       path);
+				pw_hint("see 'pingwall status'");
+				close(lock);
+				return 1;
+			}
+		}
+		for (int i = 0; i < argc; i++)
+			if (detach_one(argv[i]))
+				ret = 1;
+	}
+	if (opt.purge && !ret) {
+		unpin_maps();
+		snprintf(path, sizeof(path), "%s/%s", opt.pin_dir, PW_LINK_DIR);
+		rmdir(path);
+		if (rmdir(opt.pin_dir) && errno != ENOENT) {
+			pw_err("cannot remove pin dir '%s': %s", opt.pin_dir, strerror(errno));
+			ret = 1;
+		}
+	}
+	close(lock);
+	return ret;
+}
+
+/* ---- status ------------------------------------------------------------ */
+
+static const char *const stat_names[] = {
+	[PW_STAT_ICMP_PASS] = "icmp_pass",
+	[PW_STAT_ICMP_DROP] = "icmp_drop",
+	[PW_STAT_EVENTS] = "events",
+	[PW_STAT_EVENTS_LOST] = "events_lost",
+	[PW_STAT_MALFORMED] = "malformed",
+	[PW_STAT_FRAGMENTS] = "fragments",
+};
+
+static int do_status(int argc, char **argv)
+{
+	struct pw_entry *e = NULL;
+	struct pw_maps m;
+	struct pw_stats st;
+	size_t n = 0, n4 = 0;
+	char path[PATH_MAX];
+	struct dirent *de;
+	int nif = 0;
+	DIR *d;
+
+	if (argc) {
+		pw_err("status takes no arguments ('%s')", argv[0]);
+		return 2;
+	}
+	if (pw_caps_require(PW_NEED_BPF))
+		return 1;
+	if (pw_maps_open(&m, opt.pin_dir, PW_MAPS_ALL & ~PW_MAPS_BIT(PW_M_EVENTS)))
+		return 1;
+	if (pw_bl_read(&m, &e, &n) || pw_stats_read(&m, &st)) {
+		pw_err("cannot read the maps: %s", strerror(errno));
+		pw_maps_close(&m);
+		free(e);
+		return 1;
+	}
+	for (size_t i = 0; i < n; i++)
+		n4 += e[i].prefix.family == 4;
+
+	if (opt.json) {
+		printf("{\"pin_dir\":");
+		pw_json_str(stdout, opt.pin_dir);
+		printf(",\"interfaces\":[");
+	} else {
+		printf("pin dir:    %s\ninterfaces:\n", opt.pin_dir);
+	}
+	snprintf(path, sizeof(path), "%s/%s", opt.pin_dir, PW_LINK_DIR);
+	d = opendir(path);
+	while (d && (de = readdir(d))) {
+		struct link_state ls;
+		char cur[IF_NAMESIZE] = "";
+		const char *state, *mode;
+
+		if (de->d_name[0] == '.')
+			continue;
+		link_open(de->d_name, &ls);
+		if (ls.fd >= 0 && ls.ifindex && if_indextoname(ls.ifindex, cur))
+			state = "attached";
+		else
+			state = "stale";
+		mode = strcmp(state, "attached") ? "none" : xdp_mode(ls.ifindex, ls.prog_id);
+		if (opt.json) {
+			printf("%s{\"ifname\":", nif ? "," : "");
+			pw_json_str(stdout, de->d_name);
+			printf(",\"ifindex\":%u,\"state\":\"%s\",\"mode\":\"%s\",\"prog_id\":%u,"
+			       "\"link_id\":%u}", ls.ifindex, state, mode, ls.prog_id, ls.link_id);
+		} else if (!strcmp(state, "attached")) {
+			printf("  %-16s %-8s prog %u  link %u\n", de->d_name, mode, ls.prog_id,
+			       ls.link_id);
+		} else {
+			printf("  %-16s stale: interface gone ('pingwall detach %s' cleans up)\n",
+			       de->d_name, de->d_name);
+		}
+		if (ls.fd >= 0)
+			close(ls.fd);
+		nif++;
+	}
+	if (d)
+		closedir(d);
+	if (opt.json) {
+		printf("],\"blocklist\":{\"entries\":%zu,\"ipv4\":%zu,\"ipv6\":%zu,\"capacity\":%u},",
+		       n, n4, n - n4, m.capacity);
+		printf("\"config\":{\"icmp\":\"%s\",\"events\":\"%s\"},\"counters\":{",
+		       m.cfg->icmp_policy == PW_ICMP_ALL ? "all" : "echo",
+		       m.cfg->event_policy == PW_EVENTS_NONE ? "none" :
+		       m.cfg->event_policy == PW_EVENTS_DROPPED ? "dropped" : "all");
+		for (size_t i = 0; i < sizeof(stat_names) / sizeof(stat_names[0]); i++)
+			printf("%s\"%s\":%llu", i ? "," : "", stat_names[i],
+			       (unsigned long long)st.c[i]);
+		printf("}}\n");
+	} else {
+		if (!nif)
+			printf("  (none)\n");
+		printf("blocklist:  %zu of %u entries (%zu IPv4, %zu IPv6)\n", n, m.capacity, n4,
+		       n - n4);
+		printf("policy:     icmp %s, events %s\n",
+		       m.cfg->icmp_policy == PW_ICMP_ALL ? "all" : "echo",
+		       m.cfg->event_policy == PW_EVENTS_NONE ? "none" :
+		       m.cfg->event_policy == PW_EVENTS_DROPPED ? "dropped" : "all");
+		printf("icmp:       %llu passed, %llu dropped\n",
+		       (unsigned long long)st.c[PW_STAT_ICMP_PASS],
+		       (unsigned long long)st.c[PW_STAT_ICMP_DROP]);
+		printf("events:     %llu sent, %llu lost (ring full)\n",
+		       (unsigned long long)st.c[PW_STAT_EVENTS],
+		       (unsigned long long)st.c[PW_STAT_EVENTS_LOST]);
+		printf("passed unparsed: %llu malformed, %llu fragments\n",
+		       (unsigned long long)st.c[PW_STAT_MALFORMED],
+		       (unsigned long long)st.c[PW_STAT_FRAGMENTS]);
+	}
+	free(e);
+	pw_maps_close(&m);
+	return 0;
+}
+
+/* ---- main ---------------------------------------------------------------- */
+
+static const struct verb {
+	const char *name;
+	int (*fn)(int argc, char **argv);
+	const char *args;
+	const char *help;
+} verbs[] = {
+	{ "attach", do_attach, "IFACE... [--mode auto|native|generic] [--max-entries N] "
+	  "[--ring-size BYTES]", "load and attach to interfaces, pin under the pin dir" },
+	{ "detach", do_detach, "IFACE... | --all [--purge]",
+	  "detach (the blocklist stays; --purge removes maps and pins)" },
+	{ "status", do_status, "", "attached interfaces, blocklist size, counters" },
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f, "Usage: pingwall [OPTIONS] COMMAND [ARGS]\n\nCommands:\n");
+	for (size_t i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++)
+		fprintf(f, "  %s %s\n      %s\n", verbs[i].name, verbs[i].args, verbs[i].help);
+	fprintf(f, "\nOptions:\n"
+		"  --pin-dir DIR       pin directory (default %s, or $PINGWALL_PIN_DIR)\n"
+		"  -j, --json          JSON output\n"
+		"  -p, --pretty        JSON output (same as --json)\n"
+		"  --mode MODE         attach mode: auto (default), native or generic\n"
+		"  --max-entries N     blocklist capacity, set at first attach (default %u)\n"
+		"  --ring-size BYTES   event ring size, a power of two, set at first attach "
+		"(default %u)\n"
+		"  --all               detach every interface\n"
+		"  --purge             with detach --all: also remove the maps and the pin dir\n"
+		"  -v, --verbose       more messages (-vv: libbpf debug and verifier log)\n"
+		"  -h, --help          this help\n"
+		"  -V, --version       print the version\n",
+		PW_DEFAULT_PIN_DIR, PW_DEFAULT_MAX_ENTRIES, PW_DEFAULT_RING_SIZE);
+}
+
+static int parse_u32(const char *what, const char *s, __u32 min, __u32 max, __u32 *out)
+{
+	unsigned long long v;
+	char *end;
+
+	errno = 0;
+	v = strtoull(s, &end, 0);
+	if (!*s || *end || errno || s[0] == '-' || v < min || v > max) {
+		pw_err("invalid %s '%s': expected a number from %u to %u", what, s, min, max);
+		return -1;
+	}
+	*out = v;
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	enum { OPT_PIN_DIR = 256, OPT_MODE, OPT_MAX, OPT_RING, OPT_ALL, OPT_PURGE };
+	static const struct option lopts[] = {
+		{ "pin-dir", required_argument, NULL, OPT_PIN_DIR },
+		{ "json", no_argument, NULL, 'j' },
+		{ "pretty", no_argument, NULL, 'p' },
+		{ "mode", required_argument, NULL, OPT_MODE },
+		{ "max-entries", required_argument, NULL, OPT_MAX },
+		{ "ring-size", required_argument, NULL, OPT_RING },
+		{ "all", no_argument, NULL, OPT_ALL },
+		{ "purge", no_argument, NULL, OPT_PURGE },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{}
+	};
+	const char *pin_opt = NULL;
+	const struct verb *verb = NULL;
+	int c;
+
+	pw_prog = "pingwall";
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "jpvhV", lopts, NULL)) != -1) {
+		switch (c) {
+		case OPT_PIN_DIR:
+			pin_opt = optarg;
+			break;
+		case 'j':
+		case 'p':
+			opt.json = true;
+			break;
+		case OPT_MODE:
+			if (!strcmp(optarg, "auto"))
+				opt.mode = MODE_AUTO;
+			else if (!strcmp(optarg, "native"))
+				opt.mode = MODE_NATIVE;
+			else if (!strcmp(optarg, "generic"))
+				opt.mode = MODE_GENERIC;
+			else {
+				pw_err("invalid mode '%s': use auto, native or generic", optarg);
+				return 2;
+			}
+			opt.mode_set = true;
+			break;
+		case OPT_MAX:
+			if (parse_u32("--max-entries", optarg, 1, PW_MAX_MAX_ENTRIES,
+				      &opt.max_entries))
+				return 2;
+			break;
+		case OPT_RING:
+			if (parse_u32("--ring-size", optarg, 4096, 1U << 30, &opt.ring_size))
+				return 2;
+			if (opt.ring_size & (opt.ring_size - 1)) {
+				pw_err("invalid --ring-size '%s': must be a power of two "
+				       "(e.g. 1048576)", optarg);
+				return 2;
+			}
+			break;
+		case OPT_ALL:
+			opt.all = true;
+			break;
+		case OPT_PURGE:
+			opt.purge = true;
+			break;
+		case 'v':
+			pw_verbose++;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		case 'V':
+			printf("pingwall %s\n", PW_VERSION);
+			return 0;
+		default:
+			if (optopt && optopt < 256)
+				pw_err("unknown option '-%c'", optopt);
+			else
+				pw_err("unknown or incomplete option '%s'", argv[optind - 1]);
+			pw_hint("see 'pingwall --help'");
+			return 2;
+		}
+	}
+	if (optind >= argc) {
+		usage(stderr);
+		return 2;
+	}
+	for (size_t i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++)
+		if (!strcmp(argv[optind], verbs[i].name))
+			verb = &verbs[i];
+	if (!strcmp(argv[optind], "help")) {
+		usage(stdout);
+		return 0;
+	}
+	if (!verb) {
+		pw_err("unknown command '%s'", argv[optind]);
+		pw_hint("commands: attach, detach, status (see 'pingwall --help')");
+		return 2;
+	}
+	if (verb->fn != do_attach && (opt.mode_set || opt.max_entries || opt.ring_size)) {
+		pw_err("--mode, --max-entries and --ring-size go with attach");
+		return 2;
+	}
+	if (verb->fn != do_detach && (opt.all || opt.purge)) {
+		pw_err("--all and --purge go with detach");
+		return 2;
+	}
+	opt.pin_dir = pw_pin_dir(pin_opt);
+	pw_libbpf_log_init();
+	return verb->fn(argc - optind - 1, argv + optind + 1);
+}
