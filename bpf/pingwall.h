@@ -95,11 +95,15 @@ struct pw_v4_chunk {
 };
 
 /* Capacity of v4_chunks and v4_runs per half, for a blocklist of n rules.
- * A rule longer than /16 needs at most one /16 chunk, a rule longer than /24
- * at most one more /24 chunk; each chunk has one run more than its run
- * boundaries, and every rule or child pointer adds at most two boundaries. */
-#define PW_V4_CHUNK_CAP(n)	(2U * (n) + 1)
-#define PW_V4_RUN_CAP(n)	(8U * (n) + 4)
+ * Chunks: one per /16 holding a rule longer than /16 (at most min(n, 65536)),
+ * plus one per /24 holding a rule longer than /24 (at most n).  Runs: a chunk
+ * has one run more than run boundaries; painting a rule adds at most two
+ * boundaries, a child pointer two, so with a rules of /17-/24 and b of
+ * /25-/32 (a + b <= n) there are at most L2 + 2a + 2*L3 + L3 + 2b
+ * <= min(n, 65536) + 5n runs.  Rounded up to even: v4_runs packs two a slot. */
+#define PW_V4_MIN16(n)		((n) < 65536U ? (n) : 65536U)
+#define PW_V4_CHUNK_CAP(n)	((n) + PW_V4_MIN16(n) + 1)
+#define PW_V4_RUN_CAP(n)	((5U * (n) + PW_V4_MIN16(n) + 5) & ~1U)
 
 /* ---- IPv6 ------------------------------------------------------------- */
 

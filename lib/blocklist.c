@@ -39,6 +39,61 @@ static __u64 now_ns(void)
 	return (__u64)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
 }
 
+/* Kernels without batch support for a map type say EINVAL or ENOTSUPP. */
+static bool no_batch(int err)
+{
+	return err == EINVAL || err == EOPNOTSUPP || err == 524 /* ENOTSUPP */;
+}
+
+/* Update @n elements, in batches where the kernel can, else one by one. */
+static int update_many(int fd, const void *keys, const void *vals, __u32 n, size_t ksz,
+		       size_t vsz)
+{
+	LIBBPF_OPTS(bpf_map_batch_opts, o, .elem_flags = BPF_ANY);
+	__u32 done = 0, cnt;
+
+	while (done < n) {
+		cnt = n - done;
+		if (!bpf_map_update_batch(fd, (const char *)keys + done * ksz,
+					  (const char *)vals + done * vsz, &cnt, &o)) {
+			done += cnt;
+			continue;
+		}
+		if (!no_batch(errno))
+			return -1;
+		for (done += cnt; done < n; done++)
+			if (bpf_map_update_elem(fd, (const char *)keys + done * ksz,
+						(const char *)vals + done * vsz, BPF_ANY))
+				return -1;
+	}
+	return 0;
+}
+
+/* Delete @n elements (missing ones are fine), in batches where possible. */
+static void delete_many(int fd, const void *keys, __u32 n, size_t ksz)
+{
+	LIBBPF_OPTS(bpf_map_batch_opts, o);
+	__u32 done = 0, cnt;
+
+	while (done < n) {
+		cnt = n - done;
+		if (!bpf_map_delete_batch(fd, (const char *)keys + done * ksz, &cnt, &o)) {
+			done += cnt;
+			continue;
+		}
+		/* a batch stops at the first missing key: step over it */
+		done += cnt;
+		if (no_batch(errno)) {
+			for (; done < n; done++)
+				bpf_map_delete_elem(fd, (const char *)keys + done * ksz);
+			return;
+		}
+		if (done < n)
+			bpf_map_delete_elem(fd, (const char *)keys + done * ksz);
+		done++;
+	}
+}
+
 static int entry_cmp(const void *a, const void *b)
 {
 	return pw_prefix_cmp(&((const struct pw_entry *)a)->prefix,
@@ -114,14 +169,43 @@ out:
 
 int pw_bl_read(const struct pw_maps *m, struct pw_entry **out, size_t *n)
 {
-	if (read_rules(m, out, n))
-		return -1;
-	for (size_t i = 0; i < *n; i++) {
-		__u32 id = (*out)[i].id;
+	__u32 cap = m->capacity + 1, got = 0, cnt, batch = 0;
+	__u32 *ids = calloc(cap, sizeof(*ids));
+	__u64 *hits = calloc(cap, sizeof(*hits)), *tmp = calloc(cap, sizeof(*tmp));
+	bool first = true;
+	int err = 0;
 
-		if (bpf_map_lookup_elem(m->fd[PW_M_HITS], &id, &(*out)[i].hits))
-			(*out)[i].hits = 0;
+	if (!ids || !hits || !tmp || read_rules(m, out, n)) {
+		if (!ids || !hits || !tmp)
+			pw_err("out of memory");
+		free(ids);
+		free(hits);
+		free(tmp);
+		return -1;
 	}
+	/* hits is an ARRAY indexed by rule id: read it whole */
+	while (got < cap) {
+		cnt = cap - got;
+		err = bpf_map_lookup_batch(m->fd[PW_M_HITS], first ? NULL : &batch, &batch,
+					   ids, tmp, &cnt, NULL);
+		first = false;
+		for (__u32 i = 0; i < cnt; i++)
+			if (ids[i] < cap)
+				hits[ids[i]] = tmp[i];
+		got += cnt;
+		if (err)
+			break;
+	}
+	if (err && errno != ENOENT) {
+		for (__u32 id = 0; id < cap; id++)
+			if (bpf_map_lookup_elem(m->fd[PW_M_HITS], &id, &hits[id]))
+				hits[id] = 0;
+	}
+	for (size_t i = 0; i < *n; i++)
+		(*out)[i].hits = (*out)[i].id < cap ? hits[(*out)[i].id] : 0;
+	free(ids);
+	free(hits);
+	free(tmp);
 	return 0;
 }
 
@@ -233,58 +317,67 @@ static int write_v4(struct pw_maps *m, const struct pw_entry *e, size_t n)
 	return 0;
 }
 
+/* IPv6 rules of @e into host and prefix key/id arrays (caller frees *hk, *pk). */
+static int split_v6(const struct pw_entry *e, size_t n, struct pw_in6 **hk, __u32 **hid,
+		    __u32 *nh, struct pw_lpm6_key **pk, __u32 **pid, __u32 *np)
+{
+	*hk = calloc(n ? n : 1, sizeof(**hk));
+	*hid = calloc(n ? n : 1, sizeof(**hid));
+	*pk = calloc(n ? n : 1, sizeof(**pk));
+	*pid = calloc(n ? n : 1, sizeof(**pid));
+	*nh = *np = 0;
+	if (!*hk || !*hid || !*pk || !*pid) {
+		pw_err("out of memory");
+		return -1;
+	}
+	for (size_t i = 0; i < n; i++) {
+		const struct pw_prefix *p = &e[i].prefix;
+
+		if (p->family != 6)
+			continue;
+		if (p->len == 128) {
+			memcpy((*hk)[*nh].addr, p->addr, 16);
+			(*hid)[(*nh)++] = e[i].id;
+		} else {
+			(*pk)[*np].prefixlen = p->len;
+			memcpy((*pk)[*np].addr, p->addr, 16);
+			(*pid)[(*np)++] = e[i].id;
+		}
+	}
+	return 0;
+}
+
 static int write_v6(struct pw_maps *m, const struct pw_entry *e, size_t n,
 		    const struct pw_entry *gone, size_t ngone, const struct pw_entry *added,
 		    size_t nadded)
 {
 	__u64 *f = calloc(PW_V6_FILTER_WORDS, sizeof(*f));
-	__u32 hosts = 0, prefixes = 0, wide = 0;
+	__u32 hosts = 0, prefixes = 0, wide = 0, nh, np;
+	struct pw_in6 *hk = NULL;
+	struct pw_lpm6_key *pk = NULL;
+	__u32 *hid = NULL, *pid = NULL;
+	int ret = -1;
 
 	if (!f) {
 		pw_err("out of memory building the IPv6 filter");
 		return -1;
 	}
-	for (size_t i = 0; i < nadded; i++) {
-		const struct pw_prefix *p = &added[i].prefix;
-		int err;
-
-		if (p->family != 6)
-			continue;
-		if (p->len == 128) {
-			struct pw_in6 k;
-
-			memcpy(k.addr, p->addr, 16);
-			err = bpf_map_update_elem(m->fd[PW_M_V6_HOSTS], &k, &added[i].id, BPF_ANY);
-		} else {
-			struct pw_lpm6_key k = { .prefixlen = p->len };
-
-			memcpy(k.addr, p->addr, 16);
-			err = bpf_map_update_elem(m->fd[PW_M_V6_PREFIXES], &k, &added[i].id,
-						  BPF_ANY);
-		}
-		if (err) {
-			pw_err("cannot add to the IPv6 maps: %s", strerror(errno));
-			free(f);
-			return -1;
-		}
+	if (split_v6(added, nadded, &hk, &hid, &nh, &pk, &pid, &np))
+		goto out;
+	if (update_many(m->fd[PW_M_V6_HOSTS], hk, hid, nh, sizeof(*hk), sizeof(*hid)) ||
+	    update_many(m->fd[PW_M_V6_PREFIXES], pk, pid, np, sizeof(*pk), sizeof(*pid))) {
+		pw_err("cannot add to the IPv6 maps: %s", strerror(errno));
+		goto out;
 	}
-	for (size_t i = 0; i < ngone; i++) {
-		const struct pw_prefix *p = &gone[i].prefix;
+	free(hk);
+	free(hid);
+	free(pk);
+	free(pid);
+	if (split_v6(gone, ngone, &hk, &hid, &nh, &pk, &pid, &np))
+		goto out;
+	delete_many(m->fd[PW_M_V6_HOSTS], hk, nh, sizeof(*hk));
+	delete_many(m->fd[PW_M_V6_PREFIXES], pk, np, sizeof(*pk));
 
-		if (p->family != 6)
-			continue;
-		if (p->len == 128) {
-			struct pw_in6 k;
-
-			memcpy(k.addr, p->addr, 16);
-			bpf_map_delete_elem(m->fd[PW_M_V6_HOSTS], &k);
-		} else {
-			struct pw_lpm6_key k = { .prefixlen = p->len };
-
-			memcpy(k.addr, p->addr, 16);
-			bpf_map_delete_elem(m->fd[PW_M_V6_PREFIXES], &k);
-		}
-	}
 	for (size_t i = 0; i < n; i++) {
 		if (e[i].prefix.family != 6)
 			continue;
@@ -301,8 +394,14 @@ static int write_v6(struct pw_maps *m, const struct pw_entry *e, size_t n,
 	__atomic_store_n(&m->cfg->v6_hosts, hosts, __ATOMIC_RELEASE);
 	__atomic_store_n(&m->cfg->v6_prefixes, prefixes, __ATOMIC_RELEASE);
 	__atomic_store_n(&m->cfg->v6_wide, wide, __ATOMIC_RELEASE);
+	ret = 0;
+out:
 	free(f);
-	return 0;
+	free(hk);
+	free(hid);
+	free(pk);
+	free(pid);
+	return ret;
 }
 
 /* Ids for new rules: first those no rule of the old or new set uses (so that
@@ -345,6 +444,10 @@ int pw_bl_apply(struct pw_maps *m, const struct pw_change *changes, size_t n, bo
 	struct pw_entry *old = NULL, *keep = NULL, *add = NULL, *gone = NULL, *all = NULL;
 	size_t nold = 0, nkeep = 0, nadd = 0, ngone = 0, nall;
 	struct op *ops = calloc(n ? n : 1, sizeof(*ops));
+	struct pw_key *bk = NULL;
+	struct pw_rule *bv = NULL;
+	__u32 *ids = NULL;
+	__u64 *zeros = NULL;
 	bool *del = NULL, v4_changed = false, v6_changed = false;
 	char buf[PW_PREFIX_STRLEN];
 	int ret = -1;
@@ -412,28 +515,26 @@ int pw_bl_apply(struct pw_maps *m, const struct pw_change *changes, size_t n, bo
 		goto out;
 
 	/* Step 2: new rules in (their counters zeroed first). */
+	bk = calloc(nadd > ngone ? nadd : ngone ? ngone : 1, sizeof(*bk));
+	bv = calloc(nadd ? nadd : 1, sizeof(*bv));
+	ids = calloc(nadd ? nadd : 1, sizeof(*ids));
+	zeros = calloc(nadd ? nadd : 1, sizeof(*zeros));
+	if (!bk || !bv || !ids || !zeros)
+		goto nomem;
 	for (size_t i = 0; i < nadd; i++) {
-		struct pw_rule v = { .id = add[i].id };
-		struct pw_key k;
-		__u64 zero = 0;
-
-		pw_prefix_to_key(&add[i].prefix, &k);
-		if (bpf_map_update_elem(m->fd[PW_M_HITS], &v.id, &zero, BPF_ANY) ||
-		    bpf_map_update_elem(m->fd[PW_M_BLOCKLIST], &k, &v, BPF_NOEXIST)) {
-			pw_err("cannot add '%s' to the blocklist map: %s",
-			       pw_prefix_format(&add[i].prefix, buf, sizeof(buf)),
-			       strerror(errno));
-			/* undo: the data path has not seen any of them yet */
-			for (size_t j = 0; j <= i; j++) {
-				pw_prefix_to_key(&add[j].prefix, &k);
-				bpf_map_delete_elem(m->fd[PW_M_BLOCKLIST], &k);
-			}
-			goto out;
-		}
+		pw_prefix_to_key(&add[i].prefix, &bk[i]);
+		bv[i].id = ids[i] = add[i].id;
 		if (add[i].prefix.family == 4)
 			v4_changed = true;
 		else
 			v6_changed = true;
+	}
+	if (update_many(m->fd[PW_M_HITS], ids, zeros, nadd, sizeof(*ids), sizeof(*zeros)) ||
+	    update_many(m->fd[PW_M_BLOCKLIST], bk, bv, nadd, sizeof(*bk), sizeof(*bv))) {
+		pw_err("cannot add to the blocklist map: %s", strerror(errno));
+		/* undo: the data path has not seen any of them yet */
+		delete_many(m->fd[PW_M_BLOCKLIST], bk, nadd, sizeof(*bk));
+		goto out;
 	}
 	for (size_t i = 0; i < ngone; i++) {
 		if (gone[i].prefix.family == 4)
@@ -455,12 +556,9 @@ int pw_bl_apply(struct pw_maps *m, const struct pw_change *changes, size_t n, bo
 		goto out;
 
 	/* Step 5. */
-	for (size_t i = 0; i < ngone; i++) {
-		struct pw_key k;
-
-		pw_prefix_to_key(&gone[i].prefix, &k);
-		bpf_map_delete_elem(m->fd[PW_M_BLOCKLIST], &k);
-	}
+	for (size_t i = 0; i < ngone; i++)
+		pw_prefix_to_key(&gone[i].prefix, &bk[i]);
+	delete_many(m->fd[PW_M_BLOCKLIST], bk, ngone, sizeof(*bk));
 	m->cfg->generation++;
 	ret = 0;
 	goto out;
@@ -474,5 +572,9 @@ out:
 	free(keep);
 	free(gone);
 	free(all);
+	free(bk);
+	free(bv);
+	free(ids);
+	free(zeros);
 	return ret;
 }
