@@ -137,6 +137,11 @@ static int finish(struct pw_maps *m)
 	m->cfg = map_mmap(m, PW_M_CONFIG);
 	if (m->cfg == MAP_FAILED)
 		return m->cfg = NULL, -1;
+	if (m->cfg->abi_version == 0) {
+		pw_err("the maps are not initialised: an attach did not complete");
+		pw_hint("run 'pingwall attach IFACE' again");
+		return -1;
+	}
 	if (m->cfg->abi_version != PW_ABI_VERSION) {
 		pw_err("pinned maps have ABI version %u, this pingwall speaks %u",
 		       m->cfg->abi_version, PW_ABI_VERSION);

@@ -383,6 +383,15 @@ static int do_attach(int argc, char **argv)
 		link_open(a->ifname, &ls);
 		if (ls.fd >= 0 && ls.ifindex == a->ifindex) {
 			/* ours already: swap the program in place, maps stay */
+			a->mode = xdp_mode(a->ifindex, ls.prog_id);
+			if (opt.mode != MODE_AUTO && strcmp(a->mode, mode_name(opt.mode))) {
+				pw_err("'%s' is attached in %s mode; --mode %s needs a detach first",
+				       a->ifname, a->mode, mode_name(opt.mode));
+				pw_hint("pingwall detach %s && pingwall attach %s --mode %s",
+					a->ifname, a->ifname, mode_name(opt.mode));
+				close(ls.fd);
+				goto rollback;
+			}
 			a->old_prog_fd = bpf_prog_get_fd_by_id(ls.prog_id);
 			if (bpf_link_update(ls.fd, prog_fd, NULL)) {
 				pw_err("cannot replace the program on '%s': %s", a->ifname,
