@@ -608,6 +608,18 @@ static int do_status(int argc, char **argv)
 	}
 	if (pw_caps_require(PW_NEED_BPF))
 		return 1;
+	if (pw_pin_path(path, sizeof(path), opt.pin_dir, PW_MAP_CONFIG))
+		return 1;
+	if (access(path, F_OK)) {
+		if (opt.json) {
+			printf("{\"pin_dir\":");
+			pw_json_str(stdout, opt.pin_dir);
+			printf(",\"attached\":false,\"interfaces\":[]}\n");
+		}
+		pw_err("nothing is attached: no pingwall maps under '%s'", opt.pin_dir);
+		pw_hint("attach with 'pingwall attach IFACE'");
+		return 1;
+	}
 	if (pw_maps_open(&m, opt.pin_dir, PW_MAPS_ALL & ~PW_MAPS_BIT(PW_M_EVENTS)))
 		return 1;
 	if (pw_bl_read(&m, &e, &n) || pw_stats_read(&m, &st)) {
