@@ -246,22 +246,75 @@ static __always_inline int policy_applies(const struct pw_config *cfg, int famil
 }
 
 struct pkt {
+	void *data;
 	void *l3;
 	void *end;
 	__u16 vlan[2];
 	__u8 nvlan;
 };
 
+/* Per-CPU token bucket: up to event_rate events a second, bursts of one
+ * second's worth.  Returns 1 when this event may go out. */
+static __always_inline int rate_ok(const struct pw_config *cfg, struct pw_stats *st, __u64 now)
+{
+	__u64 rate = cfg->event_rate, cap, tokens;
+
+	if (!rate || !st)
+		return 1;
+	cap = rate * PW_TB_EVENT;
+	tokens = st->tb_tokens + (now - st->tb_ns) * rate;
+	if (tokens > cap || now < st->tb_ns)
+		tokens = cap;
+	st->tb_ns = now;
+	if (tokens < PW_TB_EVENT) {
+		st->tb_tokens = tokens;
+		return 0;
+	}
+	st->tb_tokens = tokens - PW_TB_EVENT;
+	return 1;
+}
+
+/* The frame's first bytes into the event: whole words while they fit, then
+ * single bytes (the verifier wants a constant bound on every access). */
+static __always_inline __u8 snap(const struct pkt *p, __u8 *dst)
+{
+	__u32 n = 0;
+
+#pragma unroll
+	for (int i = 0; i < PW_SNAPLEN / 8; i++) {
+		if (p->data + (i + 1) * 8 > p->end)
+			break;
+		*(__u64 *)(dst + i * 8) = *(__u64 *)(p->data + i * 8);
+		n = (i + 1) * 8;
+	}
+	if (n < PW_SNAPLEN) {
+#pragma unroll
+		for (int j = 0; j < 7; j++) {
+			if (p->data + n + 1 > p->end || n >= PW_SNAPLEN)
+				break;
+			dst[n & (PW_SNAPLEN - 1)] = *(__u8 *)(p->data + (n & (PW_SNAPLEN - 1)));
+			n++;
+		}
+	}
+	return n;
+}
+
 static __always_inline int report(struct xdp_md *ctx, const struct pw_config *cfg,
 				  struct pw_stats *st, const struct pkt *p, int family,
 				  const struct pw_icmphdr *ic, __u32 rule, int verdict)
 {
 	struct pw_event *e;
+	__u64 now;
 
 	stat_inc(st, verdict == XDP_DROP ? PW_STAT_ICMP_DROP : PW_STAT_ICMP_PASS);
 	if (cfg->event_policy == PW_EVENTS_NONE ||
 	    (cfg->event_policy == PW_EVENTS_DROPPED && verdict != XDP_DROP))
 		return verdict;
+	now = bpf_ktime_get_ns();
+	if (!rate_ok(cfg, st, now)) {
+		stat_inc(st, PW_STAT_EVENTS_SUPPRESSED);
+		return verdict;
+	}
 
 	/* flags 0: adaptive wake-up, the consumer is woken only when it has
 	 * caught up; forcing a wake-up per event would cost a syscall's worth */
@@ -270,7 +323,7 @@ static __always_inline int report(struct xdp_md *ctx, const struct pw_config *cf
 		stat_inc(st, PW_STAT_EVENTS_LOST);
 		return verdict;
 	}
-	e->ts_ns = bpf_ktime_get_ns();
+	e->ts_ns = now;
 	e->ifindex = ctx->ingress_ifindex;
 	e->rule = rule;
 	e->verdict = verdict == XDP_DROP ? PW_VERDICT_DROP : PW_VERDICT_PASS;
@@ -284,9 +337,8 @@ static __always_inline int report(struct xdp_md *ctx, const struct pw_config *cf
 		e->id = 0;
 		e->seq = 0;
 	}
-	e->len = (__u16)(p->end - (void *)(long)ctx->data);
+	e->len = (__u16)(p->end - p->data);
 	e->nvlan = p->nvlan;
-	e->pad = 0;
 	e->vlan[0] = p->vlan[0];
 	e->vlan[1] = p->vlan[1];
 	if (family == 4) {
@@ -302,33 +354,52 @@ static __always_inline int report(struct xdp_md *ctx, const struct pw_config *cf
 		__builtin_memcpy(e->src, &ip6->saddr, 16);
 		__builtin_memcpy(e->dst, &ip6->daddr, 16);
 	}
+	e->caplen = snap(p, e->data);
 	bpf_ringbuf_submit(e, 0);
 	stat_inc(st, PW_STAT_EVENTS);
 	return verdict;
 }
 
+static __always_inline void count_hit(__u32 rule)
+{
+	__u64 *h = bpf_map_lookup_elem(&hits, &rule);
+
+	if (h)
+		__sync_fetch_and_add(h, 1);
+}
+
+/*
+ * IPv4.  Passed without a look at the blocklist (and counted as malformed):
+ * a header shorter than 20 bytes, a total length shorter than the header or
+ * longer than the frame, an ICMP header that does not fit in either.  A
+ * non-first fragment carries no ICMP header: it passes and is counted; the
+ * first fragment is judged like a whole packet, so an echo to a blocked
+ * host never reassembles.
+ */
 static __always_inline int handle_v4(struct xdp_md *ctx, struct pkt *p)
 {
 	struct iphdr *ip = p->l3;
 	struct pw_icmphdr *ic;
 	struct pw_config *cfg;
 	struct pw_stats *st;
-	__u32 zero = 0, rule = 0, hl;
+	__u32 zero = 0, rule = 0, hl, tot;
 
 	if ((void *)(ip + 1) > p->end || ip->protocol != IPPROTO_ICMP)
 		return XDP_PASS;
 	st = bpf_map_lookup_elem(&stats, &zero);
 	hl = ip->ihl * 4;
-	if (ip->version != 4 || hl < sizeof(*ip)) {
+	tot = bpf_ntohs(ip->tot_len);
+	if (ip->version != 4 || hl < sizeof(*ip) || tot < hl + sizeof(*ic) ||
+	    p->l3 + tot > p->end) {
+		/* a non-first fragment may be short: it is a fragment first */
+		if (ip->version == 4 && hl >= sizeof(*ip) && tot >= hl &&
+		    (ip->frag_off & bpf_htons(0x1fff)) && p->l3 + tot <= p->end)
+			goto fragment;
 		stat_inc(st, PW_STAT_MALFORMED);
 		return XDP_PASS;
 	}
-	/* A non-first fragment carries no ICMP header; without the first
-	 * fragment (which we drop) it cannot be reassembled. */
-	if (ip->frag_off & bpf_htons(0x1fff)) {
-		stat_inc(st, PW_STAT_FRAGMENTS);
-		return XDP_PASS;
-	}
+	if (ip->frag_off & bpf_htons(0x1fff))
+		goto fragment;
 	ic = (void *)ip + hl;
 	if ((void *)(ic + 1) > p->end) {
 		stat_inc(st, PW_STAT_MALFORMED);
@@ -341,28 +412,89 @@ static __always_inline int handle_v4(struct xdp_md *ctx, struct pkt *p)
 		rule = v4_match(cfg, ip->saddr);
 		if (!rule)
 			rule = v4_match(cfg, ip->daddr);
-		if (rule) {
-			__u64 *h = bpf_map_lookup_elem(&hits, &rule);
-
-			if (h)
-				__sync_fetch_and_add(h, 1);
-		}
+		if (rule)
+			count_hit(rule);
 	}
 	return report(ctx, cfg, st, p, 4, ic, rule, rule ? XDP_DROP : XDP_PASS);
+fragment:
+	stat_inc(st, PW_STAT_FRAGMENTS);
+	return XDP_PASS;
 }
 
+struct pw_ipv6_ext {
+	__u8 nexthdr;
+	__u8 hdrlen;	/* 8-octet units beyond the first 8 (fragment header: reserved) */
+	__be16 frag_off;	/* fragment header only: offset << 3 | flags */
+};
+
+#define NEXTHDR_HOP		0
+#define NEXTHDR_ROUTING		43
+#define NEXTHDR_FRAGMENT	44
+#define NEXTHDR_DEST		60
+
+/*
+ * IPv6.  Hop-by-hop, routing, fragment and destination-options headers are
+ * walked, up to PW_V6_MAX_EXT of them; a longer chain passes (counted).  Any
+ * other next header ends the walk: only ICMPv6 is looked at.  A payload
+ * length of 0 (jumbogram) or beyond the frame, and headers that do not fit,
+ * pass as malformed.  Non-first fragments pass (counted), as for IPv4.
+ */
 static __always_inline int handle_v6(struct xdp_md *ctx, struct pkt *p)
 {
 	struct ipv6hdr *ip6 = p->l3;
-	struct pw_icmphdr *ic = (void *)(ip6 + 1);
+	struct pw_icmphdr *ic;
 	struct pw_config *cfg;
 	struct pw_stats *st;
 	__u32 zero = 0, rule = 0;
+	void *l4, *pend;
+	__u8 nh;
+	int i;
 
-	if ((void *)(ip6 + 1) > p->end || ip6->nexthdr != IPPROTO_ICMPV6)
+	if ((void *)(ip6 + 1) > p->end)
+		return XDP_PASS;
+	nh = ip6->nexthdr;
+	if (nh != IPPROTO_ICMPV6 && nh != NEXTHDR_HOP && nh != NEXTHDR_ROUTING &&
+	    nh != NEXTHDR_FRAGMENT && nh != NEXTHDR_DEST)
 		return XDP_PASS;
 	st = bpf_map_lookup_elem(&stats, &zero);
-	if (ip6->version != 6 || (void *)(ic + 1) > p->end) {
+	pend = (void *)(ip6 + 1) + bpf_ntohs(ip6->payload_len);
+	if (ip6->version != 6 || pend == (void *)(ip6 + 1) || pend > p->end) {
+		stat_inc(st, PW_STAT_MALFORMED);
+		return XDP_PASS;
+	}
+	l4 = ip6 + 1;
+#pragma unroll
+	for (i = 0; i < PW_V6_MAX_EXT; i++) {
+		struct pw_ipv6_ext *x = l4;
+
+		if (nh == IPPROTO_ICMPV6)
+			break;
+		if (nh != NEXTHDR_HOP && nh != NEXTHDR_ROUTING && nh != NEXTHDR_FRAGMENT &&
+		    nh != NEXTHDR_DEST)
+			return XDP_PASS;	/* another upper layer: not ICMPv6 */
+		if ((void *)(x + 1) > p->end || (void *)(x + 1) > pend) {
+			stat_inc(st, PW_STAT_MALFORMED);
+			return XDP_PASS;
+		}
+		if (nh == NEXTHDR_FRAGMENT) {
+			if (x->frag_off & bpf_htons(0xfff8)) {
+				stat_inc(st, PW_STAT_FRAGMENTS);
+				return XDP_PASS;
+			}
+			l4 += 8;
+		} else {
+			l4 += (x->hdrlen + 1) * 8;
+		}
+		nh = x->nexthdr;
+	}
+	if (nh != IPPROTO_ICMPV6) {
+		if (nh == NEXTHDR_HOP || nh == NEXTHDR_ROUTING || nh == NEXTHDR_FRAGMENT ||
+		    nh == NEXTHDR_DEST)
+			stat_inc(st, PW_STAT_EXT_LIMIT);
+		return XDP_PASS;
+	}
+	ic = l4;
+	if ((void *)(ic + 1) > p->end || (void *)(ic + 1) > pend) {
 		stat_inc(st, PW_STAT_MALFORMED);
 		return XDP_PASS;
 	}
@@ -373,12 +505,8 @@ static __always_inline int handle_v6(struct xdp_md *ctx, struct pkt *p)
 		rule = v6_match(cfg, &ip6->saddr);
 		if (!rule)
 			rule = v6_match(cfg, &ip6->daddr);
-		if (rule) {
-			__u64 *h = bpf_map_lookup_elem(&hits, &rule);
-
-			if (h)
-				__sync_fetch_and_add(h, 1);
-		}
+		if (rule)
+			count_hit(rule);
 	}
 	return report(ctx, cfg, st, p, 6, ic, rule, rule ? XDP_DROP : XDP_PASS);
 }
@@ -386,9 +514,11 @@ static __always_inline int handle_v6(struct xdp_md *ctx, struct pkt *p)
 SEC("xdp")
 int pingwall_xdp(struct xdp_md *ctx)
 {
-	void *data = (void *)(long)ctx->data;
-	struct pkt p = { .end = (void *)(long)ctx->data_end };
-	struct ethhdr *eth = data;
+	struct pkt p = {
+		.data = (void *)(long)ctx->data,
+		.end = (void *)(long)ctx->data_end,
+	};
+	struct ethhdr *eth = p.data;
 	__be16 proto;
 
 	if ((void *)(eth + 1) > p.end)
@@ -396,7 +526,8 @@ int pingwall_xdp(struct xdp_md *ctx)
 	proto = eth->h_proto;
 	p.l3 = eth + 1;
 
-	/* Up to two tags, 802.1Q or 802.1ad in either position (QinQ). */
+	/* Up to two tags, 802.1Q or 802.1ad in either position (QinQ); a
+	 * third tag is not parsed and the frame passes. */
 #pragma unroll
 	for (int i = 0; i < 2; i++) {
 		struct pw_vlanhdr *vh = p.l3;

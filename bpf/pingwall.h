@@ -163,7 +163,7 @@ struct pw_config {
 	__u32 v6_wide;		/* a v6 rule shorter than /32 exists: no filter */
 	__u32 icmp_policy;	/* enum pw_icmp_policy */
 	__u32 event_policy;	/* enum pw_event_policy */
-	__u32 event_rate;	/* events per second per CPU, 0 = unlimited (reserved) */
+	__u32 event_rate;	/* events per second per CPU, 0 = unlimited */
 	__u32 generation;	/* bumped by every blocklist change */
 	__u64 v4_flip_ns;	/* CLOCK_MONOTONIC of the last v4 half flip */
 	__u64 reserved[4];
@@ -176,14 +176,25 @@ enum pw_stat {
 	PW_STAT_ICMP_DROP,	/* ICMP/ICMPv6 packets dropped */
 	PW_STAT_EVENTS,		/* events written to the ring */
 	PW_STAT_EVENTS_LOST,	/* events the ring had no room for */
-	PW_STAT_MALFORMED,	/* truncated or malformed IP/ICMP, passed */
-	PW_STAT_FRAGMENTS,	/* non-first IPv4 fragments of ICMP, passed */
+	PW_STAT_MALFORMED,	/* truncated or inconsistent IP/ICMP headers, passed */
+	PW_STAT_FRAGMENTS,	/* non-first fragments of ICMP, passed */
+	PW_STAT_EVENTS_SUPPRESSED, /* events over the --event-rate limit */
+	PW_STAT_EXT_LIMIT,	/* IPv6 extension-header chains past PW_V6_MAX_EXT, passed */
 	PW_STAT_MAX = 16,
 };
 
+/* Per-CPU: the counters, and the event token bucket (rate limit) state. */
 struct pw_stats {
 	__u64 c[PW_STAT_MAX];
+	__u64 tb_ns;		/* last refill, bpf_ktime_get_ns() */
+	__u64 tb_tokens;	/* in 1e-9 events: one event costs PW_TB_EVENT */
 };
+
+#define PW_TB_EVENT		1000000000ULL
+
+/* IPv6 extension headers walked before the upper layer (hop-by-hop,
+ * routing, fragment, destination options); a longer chain passes. */
+#define PW_V6_MAX_EXT		8
 
 /* ---- events (ring buffer) -------------------------------------------- */
 
@@ -191,6 +202,9 @@ enum pw_verdict {
 	PW_VERDICT_PASS = 0,
 	PW_VERDICT_DROP = 1,
 };
+
+/* First bytes of the frame carried by each event (pcap snap length). */
+#define PW_SNAPLEN		128
 
 struct pw_event {
 	__u64 ts_ns;		/* bpf_ktime_get_ns(): CLOCK_MONOTONIC */
@@ -204,10 +218,11 @@ struct pw_event {
 	__u16 seq;		/* echo sequence, host order (0 if not echo) */
 	__u16 len;		/* frame length in bytes */
 	__u8 nvlan;		/* VLAN tags seen (0..2) */
-	__u8 pad;
+	__u8 caplen;		/* bytes of data[] that hold the frame (<= PW_SNAPLEN) */
 	__u16 vlan[2];		/* VLAN ids, outer first, host order */
 	__u8 src[16];		/* network order; IPv4 in src[0..3] */
 	__u8 dst[16];
+	__u8 data[PW_SNAPLEN];	/* the frame's first caplen bytes, as received */
 };
 
 #ifndef __bpf__
@@ -217,7 +232,8 @@ _Static_assert(sizeof(struct pw_v4_chunk) == 40, "pw_v4_chunk layout");
 _Static_assert(sizeof(struct pw_u32x2) == 8, "pw_u32x2 layout");
 _Static_assert(sizeof(struct pw_lpm6_key) == 20, "pw_lpm6_key layout");
 _Static_assert(sizeof(struct pw_config) == 80, "pw_config layout");
-_Static_assert(sizeof(struct pw_event) == 64, "pw_event layout");
+_Static_assert(sizeof(struct pw_event) == 64 + PW_SNAPLEN, "pw_event layout");
+_Static_assert(sizeof(struct pw_stats) == 8 * (PW_STAT_MAX + 2), "pw_stats layout");
 #endif
 
 #endif /* PINGWALL_H */

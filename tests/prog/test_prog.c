@@ -408,6 +408,7 @@ struct result {
 	__u32 ret;		/* XDP action */
 	int nev;
 	struct pw_event ev;	/* the first event */
+	__u8 frame[PW_SNAPLEN];	/* the first bytes that were run */
 	__u64 t0, t1;		/* CLOCK_MONOTONIC around the run */
 	__s64 d[PW_STAT_MAX];	/* stats deltas */
 };
@@ -440,6 +441,7 @@ static void run(const __u8 *data, __u32 len, struct result *r)
 	struct pw_stats s0, s1;
 
 	memset(r, 0, sizeof(*r));
+	memcpy(r->frame, data, len < PW_SNAPLEN ? len : PW_SNAPLEN);
 	stats_get(&s0);
 	nev = 0;
 	r->t0 = mono_ns();
@@ -546,7 +548,10 @@ static int check_result(const struct fspec *s, __u32 len, const struct result *r
 
 			EXPECT(e->vlan[i] == v, "event vlan[%d] %u, want %u", i, e->vlan[i], v);
 		}
-		EXPECT(e->pad == 0, "event pad %u", e->pad);
+		EXPECT(e->caplen == (len < PW_SNAPLEN ? len : PW_SNAPLEN), "event caplen %u, len %u",
+		       e->caplen, len);
+		EXPECT(!memcmp(e->data, r->frame, e->caplen <= PW_SNAPLEN ? e->caplen : 0),
+		       "event data differs from the frame's first %u bytes", e->caplen);
 		EXPECT(!memcmp(e->src, src, 16), "event src %s", ipstr(&es, a));
 		EXPECT(!memcmp(e->dst, dst, 16), "event dst %s", ipstr(&ed, b));
 		EXPECT(e->ifindex == lo_ifindex, "event ifindex %u, want %u (lo)", e->ifindex,
@@ -1057,8 +1062,9 @@ static void test_fragments(void)
 
 /*
  * Run every length 0..full of @s: below ETH_HLEN test_run says EINVAL; until
- * the ICMP header is complete the frame passes with no event (malformed +1
- * once the fixed IP header is there); from there on it is a full verdict.
+ * the whole IP packet (its total / payload length) is in the frame, the frame
+ * passes with no event (malformed +1 once the fixed IP header is there); from
+ * there on it is a full verdict.
  */
 static void truncation_sweep(const struct fspec *s, __u32 rule, const char *what)
 {
@@ -1070,7 +1076,10 @@ static void truncation_sweep(const struct fspec *s, __u32 rule, const char *what
 
 	build(s, &f);
 	ip_end = f.l3off + (s->l3 == 4 ? 20 : 40);
-	icmp_end = f.l4off + 8;
+	if (s->l3 == 4)
+		icmp_end = f.l3off + (f.b[f.l3off + 2] << 8 | f.b[f.l3off + 3]);
+	else
+		icmp_end = f.l3off + 40 + (f.b[f.l3off + 4] << 8 | f.b[f.l3off + 5]);
 	for (__u32 len = 0; len <= f.len; len++) {
 		struct want w;
 
@@ -1095,7 +1104,7 @@ static void truncation_sweep(const struct fspec *s, __u32 rule, const char *what
 		if (lbad) {
 			bad++;
 			if (bad <= 4) {
-				tap_diag("%s: length %u of %u (ICMP header complete at %u):", what,
+				tap_diag("%s: length %u of %u (IP packet complete at %u):", what,
 					 len, f.len, icmp_end);
 				report_fail(s, &f, len);
 			}
