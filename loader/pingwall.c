@@ -43,7 +43,11 @@ static struct {
 	__u32 ring_size;
 	bool all;
 	bool purge;
-} opt;
+	int icmp;		/* -1: unchanged */
+	int events;		/* -1: unchanged */
+	bool rate_set;
+	__u32 event_rate;
+} opt = { .icmp = -1, .events = -1 };
 
 /* Test-only fault injection: PINGWALL_TEST_CRASH_AT=<step> makes attach kill
  * itself at that step, so tests can check the next run repairs the state. */
@@ -589,10 +593,31 @@ static const char *const stat_names[] = {
 	[PW_STAT_EVENTS_LOST] = "events_lost",
 	[PW_STAT_MALFORMED] = "malformed",
 	[PW_STAT_FRAGMENTS] = "fragments",
+	[PW_STAT_EVENTS_SUPPRESSED] = "events_suppressed",
+	[PW_STAT_EXT_LIMIT] = "ext_limit",
 };
+
+static const char *icmp_name(__u32 p)
+{
+	return p == PW_ICMP_ALL ? "all" : "echo";
+}
+
+static const char *events_name(__u32 p)
+{
+	return p == PW_EVENTS_NONE ? "none" : p == PW_EVENTS_DROPPED ? "dropped" : "all";
+}
+
+static const char *rate_str(__u32 rate, char *buf, size_t len)
+{
+	if (!rate)
+		return "unlimited";
+	snprintf(buf, len, "%u/s per CPU", rate);
+	return buf;
+}
 
 static int do_status(int argc, char **argv)
 {
+	char rate[32];
 	struct pw_entry *e = NULL;
 	struct pw_maps m;
 	struct pw_stats st;
@@ -674,10 +699,9 @@ static int do_status(int argc, char **argv)
 	if (opt.json) {
 		printf("],\"blocklist\":{\"entries\":%zu,\"ipv4\":%zu,\"ipv6\":%zu,\"capacity\":%u},",
 		       n, n4, n - n4, m.capacity);
-		printf("\"config\":{\"icmp\":\"%s\",\"events\":\"%s\"},\"counters\":{",
-		       m.cfg->icmp_policy == PW_ICMP_ALL ? "all" : "echo",
-		       m.cfg->event_policy == PW_EVENTS_NONE ? "none" :
-		       m.cfg->event_policy == PW_EVENTS_DROPPED ? "dropped" : "all");
+		printf("\"config\":{\"icmp\":\"%s\",\"events\":\"%s\",\"event_rate\":%u},"
+		       "\"counters\":{", icmp_name(m.cfg->icmp_policy),
+		       events_name(m.cfg->event_policy), m.cfg->event_rate);
 		for (size_t i = 0; i < sizeof(stat_names) / sizeof(stat_names[0]); i++)
 			printf("%s\"%s\":%llu", i ? "," : "", stat_names[i],
 			       (unsigned long long)st.c[i]);
@@ -687,21 +711,68 @@ static int do_status(int argc, char **argv)
 			printf("  (none)\n");
 		printf("blocklist:  %zu of %u entries (%zu IPv4, %zu IPv6)\n", n, m.capacity, n4,
 		       n - n4);
-		printf("policy:     icmp %s, events %s\n",
-		       m.cfg->icmp_policy == PW_ICMP_ALL ? "all" : "echo",
-		       m.cfg->event_policy == PW_EVENTS_NONE ? "none" :
-		       m.cfg->event_policy == PW_EVENTS_DROPPED ? "dropped" : "all");
+		printf("policy:     icmp %s, events %s, event rate %s\n",
+		       icmp_name(m.cfg->icmp_policy), events_name(m.cfg->event_policy),
+		       rate_str(m.cfg->event_rate, rate, sizeof(rate)));
 		printf("icmp:       %llu passed, %llu dropped\n",
 		       (unsigned long long)st.c[PW_STAT_ICMP_PASS],
 		       (unsigned long long)st.c[PW_STAT_ICMP_DROP]);
-		printf("events:     %llu sent, %llu lost (ring full)\n",
+		printf("events:     %llu sent, %llu lost (ring full), %llu suppressed (rate)\n",
 		       (unsigned long long)st.c[PW_STAT_EVENTS],
-		       (unsigned long long)st.c[PW_STAT_EVENTS_LOST]);
-		printf("passed unparsed: %llu malformed, %llu fragments\n",
+		       (unsigned long long)st.c[PW_STAT_EVENTS_LOST],
+		       (unsigned long long)st.c[PW_STAT_EVENTS_SUPPRESSED]);
+		printf("unparsed:   %llu malformed, %llu fragments, %llu over the IPv6 "
+		       "extension-header limit (all passed)\n",
 		       (unsigned long long)st.c[PW_STAT_MALFORMED],
-		       (unsigned long long)st.c[PW_STAT_FRAGMENTS]);
+		       (unsigned long long)st.c[PW_STAT_FRAGMENTS],
+		       (unsigned long long)st.c[PW_STAT_EXT_LIMIT]);
 	}
 	free(e);
+	pw_maps_close(&m);
+	return 0;
+}
+
+/* ---- config ------------------------------------------------------------ */
+
+static int do_config(int argc, char **argv)
+{
+	struct pw_maps m;
+	char rate[32];
+	int lock;
+
+	if (argc) {
+		pw_err("config takes options, not '%s'", argv[0]);
+		pw_hint("pingwall config [--icmp echo|all] [--events all|dropped|none] "
+			"[--event-rate N]");
+		return 2;
+	}
+	if (pw_caps_require(PW_NEED_BPF))
+		return 1;
+	if (pw_maps_open(&m, opt.pin_dir, PW_MAPS_BIT(PW_M_CONFIG)))
+		return 1;
+	if (opt.icmp >= 0 || opt.events >= 0 || opt.rate_set) {
+		lock = pw_lock(opt.pin_dir);
+		if (lock < 0) {
+			pw_maps_close(&m);
+			return 1;
+		}
+		/* each field is one aligned store the program reads as a whole */
+		if (opt.icmp >= 0)
+			__atomic_store_n(&m.cfg->icmp_policy, opt.icmp, __ATOMIC_RELEASE);
+		if (opt.events >= 0)
+			__atomic_store_n(&m.cfg->event_policy, opt.events, __ATOMIC_RELEASE);
+		if (opt.rate_set)
+			__atomic_store_n(&m.cfg->event_rate, opt.event_rate, __ATOMIC_RELEASE);
+		close(lock);
+	}
+	if (opt.json)
+		printf("{\"icmp\":\"%s\",\"events\":\"%s\",\"event_rate\":%u}\n",
+		       icmp_name(m.cfg->icmp_policy), events_name(m.cfg->event_policy),
+		       m.cfg->event_rate);
+	else
+		printf("icmp %s\nevents %s\nevent-rate %s\n", icmp_name(m.cfg->icmp_policy),
+		       events_name(m.cfg->event_policy),
+		       rate_str(m.cfg->event_rate, rate, sizeof(rate)));
 	pw_maps_close(&m);
 	return 0;
 }
@@ -719,6 +790,8 @@ static const struct verb {
 	{ "detach", do_detach, "IFACE... | --all [--purge]",
 	  "detach (the blocklist stays; --purge removes maps and pins)" },
 	{ "status", do_status, "", "attached interfaces, blocklist size, counters" },
+	{ "config", do_config, "[--icmp echo|all] [--events all|dropped|none] [--event-rate N]",
+	  "show or change the runtime policy (kept in the pinned config map)" },
 };
 
 static void usage(FILE *f)
@@ -734,6 +807,11 @@ static void usage(FILE *f)
 		"  --max-entries N     blocklist capacity, set at first attach (default %u)\n"
 		"  --ring-size BYTES   event ring size, a power of two, set at first attach "
 		"(default %u)\n"
+		"  --icmp echo|all     config: drop only echo (default) or all ICMP but IPv6\n"
+		"                      neighbour discovery, to and from blocked addresses\n"
+		"  --events all|dropped|none\n"
+		"                      config: which ICMP packets make events (default all)\n"
+		"  --event-rate N      config: at most N events per second per CPU (0: no limit)\n"
 		"  --all               detach every interface\n"
 		"  --purge             with detach --all: also remove the maps and the pin dir\n"
 		"  -v, --verbose       more messages (-vv: libbpf debug and verifier log)\n"
@@ -759,7 +837,8 @@ static int parse_u32(const char *what, const char *s, __u32 min, __u32 max, __u3
 
 int main(int argc, char **argv)
 {
-	enum { OPT_PIN_DIR = 256, OPT_MODE, OPT_MAX, OPT_RING, OPT_ALL, OPT_PURGE };
+	enum { OPT_PIN_DIR = 256, OPT_MODE, OPT_MAX, OPT_RING, OPT_ALL, OPT_PURGE, OPT_ICMP,
+	       OPT_EVENTS, OPT_RATE };
 	static const struct option lopts[] = {
 		{ "pin-dir", required_argument, NULL, OPT_PIN_DIR },
 		{ "json", no_argument, NULL, 'j' },
@@ -769,6 +848,9 @@ int main(int argc, char **argv)
 		{ "ring-size", required_argument, NULL, OPT_RING },
 		{ "all", no_argument, NULL, OPT_ALL },
 		{ "purge", no_argument, NULL, OPT_PURGE },
+		{ "icmp", required_argument, NULL, OPT_ICMP },
+		{ "events", required_argument, NULL, OPT_EVENTS },
+		{ "event-rate", required_argument, NULL, OPT_RATE },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
@@ -822,6 +904,33 @@ int main(int argc, char **argv)
 		case OPT_PURGE:
 			opt.purge = true;
 			break;
+		case OPT_ICMP:
+			if (!strcmp(optarg, "echo"))
+				opt.icmp = PW_ICMP_ECHO;
+			else if (!strcmp(optarg, "all"))
+				opt.icmp = PW_ICMP_ALL;
+			else {
+				pw_err("invalid --icmp '%s': use echo or all", optarg);
+				return 2;
+			}
+			break;
+		case OPT_EVENTS:
+			if (!strcmp(optarg, "all"))
+				opt.events = PW_EVENTS_ALL;
+			else if (!strcmp(optarg, "dropped"))
+				opt.events = PW_EVENTS_DROPPED;
+			else if (!strcmp(optarg, "none"))
+				opt.events = PW_EVENTS_NONE;
+			else {
+				pw_err("invalid --events '%s': use all, dropped or none", optarg);
+				return 2;
+			}
+			break;
+		case OPT_RATE:
+			if (parse_u32("--event-rate", optarg, 0, 100000000, &opt.event_rate))
+				return 2;
+			opt.rate_set = true;
+			break;
 		case 'v':
 			pw_verbose++;
 			break;
@@ -853,11 +962,15 @@ int main(int argc, char **argv)
 	}
 	if (!verb) {
 		pw_err("unknown command '%s'", argv[optind]);
-		pw_hint("commands: attach, detach, status (see 'pingwall --help')");
+		pw_hint("commands: attach, detach, status, config (see 'pingwall --help')");
 		return 2;
 	}
 	if (verb->fn != do_attach && (opt.mode_set || opt.max_entries || opt.ring_size)) {
 		pw_err("--mode, --max-entries and --ring-size go with attach");
+		return 2;
+	}
+	if (verb->fn != do_config && (opt.icmp >= 0 || opt.events >= 0 || opt.rate_set)) {
+		pw_err("--icmp, --events and --event-rate go with config");
 		return 2;
 	}
 	if (verb->fn != do_detach && (opt.all || opt.purge)) {
