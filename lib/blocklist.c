@@ -460,6 +460,9 @@ int pw_bl_apply(struct pw_maps *m, const struct pw_change *changes, size_t n, bo
 	add = calloc(n ? n : 1, sizeof(*add));
 	if (!del || !add)
 		goto nomem;
+	/* with @flush every old rule goes, but for those the batch adds again */
+	for (size_t i = 0; i < nold; i++)
+		del[i] = flush;
 
 	/* Replay the changes per prefix, in order, to find each prefix's
 	 * final state and any delete of a prefix absent at that point. */
@@ -468,8 +471,8 @@ int pw_bl_apply(struct pw_maps *m, const struct pw_change *changes, size_t n, bo
 	qsort(ops, n, sizeof(*ops), op_cmp);
 	for (size_t i = 0; i < n;) {
 		const struct pw_prefix *p = &ops[i].c->prefix;
-		const struct pw_entry *o = flush ? NULL : find(old, nold, p);
-		bool present = o != NULL;
+		const struct pw_entry *o = find(old, nold, p);
+		bool present = o != NULL && !flush;	/* after the flush */
 
 		for (; i < n && !pw_prefix_cmp(&ops[i].c->prefix, p); i++) {
 			if (ops[i].c->op == PW_BL_ADD) {
@@ -485,8 +488,8 @@ int pw_bl_apply(struct pw_maps *m, const struct pw_change *changes, size_t n, bo
 		}
 		if (present && !o)
 			add[nadd++].prefix = *p;
-		else if (!present && o)
-			del[o - old] = true;
+		else if (o)
+			del[o - old] = !present;	/* re-added after a flush: stays, id and hits */
 	}
 
 	keep = calloc(nold ? nold : 1, sizeof(*keep));
@@ -494,7 +497,7 @@ int pw_bl_apply(struct pw_maps *m, const struct pw_change *changes, size_t n, bo
 	if (!keep || !gone)
 		goto nomem;
 	for (size_t i = 0; i < nold; i++) {
-		if (flush || del[i])
+		if (del[i])
 			gone[ngone++] = old[i];
 		else
 			keep[nkeep++] = old[i];

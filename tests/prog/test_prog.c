@@ -190,6 +190,14 @@ struct fspec {
 	bool raw_ihl;		/* ... unless set: then ihl as is, even 0 */
 	__u8 version;		/* IP version field, 0 = 4 or 6 */
 	__u16 frag;		/* IPv4 flags and fragment offset, host order */
+	__u16 iplen;		/* IPv4 total / IPv6 payload length, 0 = computed ... */
+	bool raw_iplen;		/* ... unless set: then iplen as is, even 0 */
+	int next;		/* IPv6 extension headers before the L4 header: */
+	__u8 ext[12];		/* their types, in order (any value goes) */
+	__u8 ext_len[12];	/* their length byte: (ext_len + 1) * 8 bytes, but a
+				 * fragment header (44) is 8 bytes whatever it says */
+	__u16 ext_frag;		/* fragment headers: offset << 3 | M, host order */
+	__u8 frag_next;		/* != 0: next header of every fragment header, as is */
 	int payload;		/* bytes after the L4 header */
 	int trailer;		/* bytes after the IP packet (Ethernet padding) */
 };
@@ -237,7 +245,7 @@ static __u16 csum(const __u8 *p, size_t n)
 static void build(const struct fspec *s, struct frame *f)
 {
 	static const __u8 macs[12] = { 2, 0, 0, 0, 0, 2, 2, 0, 0, 0, 0, 1 };
-	int l4 = l4proto(s), l4hdr, l4len, hlw, i;
+	int l4 = l4proto(s), l4hdr, l4len, hlw, extlen = 0, i;
 	__u8 *p = f->b;
 
 	memset(f, 0, sizeof(*f));
@@ -271,13 +279,15 @@ static void build(const struct fspec *s, struct frame *f)
 
 	l4hdr = l4 == IPPROTO_TCP ? 20 : 8;
 	l4len = l4hdr + s->payload;
+	for (i = 0; i < s->next; i++)
+		extlen += s->ext[i] == 44 ? 8 : (s->ext_len[i] + 1) * 8;
 	if (s->l3 == 4) {
 		int ihl = s->ihl || s->raw_ihl ? s->ihl : 5;
 
 		/* a bogus IHL < 5 still gets the 20 bytes of a real header */
 		hlw = (ihl < 5 ? 5 : ihl) * 4;
 		p[0] = (s->version ? s->version : 4) << 4 | ihl;
-		put16(p + 2, hlw + l4len);
+		put16(p + 2, s->iplen || s->raw_iplen ? s->iplen : hlw + l4len);
 		put16(p + 4, 0x4242);
 		put16(p + 6, s->frag);
 		p[8] = 64;
@@ -292,12 +302,29 @@ static void build(const struct fspec *s, struct frame *f)
 		p += hlw;
 	} else {
 		p[0] = (s->version ? s->version : 6) << 4;
-		put16(p + 4, l4len);
-		p[6] = l4;
+		put16(p + 4, s->iplen || s->raw_iplen ? s->iplen : extlen + l4len);
+		p[6] = s->next ? s->ext[0] : l4;
 		p[7] = 64;
 		memcpy(p + 8, s->src.b, 16);
 		memcpy(p + 24, s->dst.b, 16);
 		p += 40;
+		for (i = 0; i < s->next; i++) {
+			int n = s->ext[i] == 44 ? 8 : (s->ext_len[i] + 1) * 8;
+
+			p[0] = i + 1 < s->next ? s->ext[i + 1] : l4;
+			if (s->ext[i] == 44) {
+				if (s->frag_next)
+					p[0] = s->frag_next;
+				put16(p + 2, s->ext_frag);
+				put16(p + 4, 0x4242);
+				put16(p + 6, i);
+			} else {
+				p[1] = s->ext_len[i];
+				p[2] = 1;	/* PadN over the rest */
+				p[3] = n - 4;
+			}
+			p += n;
+		}
 	}
 	f->l4off = p - f->b;
 
@@ -360,18 +387,25 @@ static struct fspec *tag(struct fspec *s, __u16 tpid, __u16 tci)
 
 static const char *describe(const struct fspec *s, const struct frame *f, char *buf, size_t n)
 {
-	char a[INET6_ADDRSTRLEN], b[INET6_ADDRSTRLEN], tags[64] = "";
+	char a[INET6_ADDRSTRLEN], b[INET6_ADDRSTRLEN], tags[64] = "", ext[96] = "";
 	size_t o = 0;
 
 	for (int i = 0; i < s->ntags; i++)
 		o += snprintf(tags + o, sizeof(tags) - o, " %04x:%04x", s->tpid[i], s->tci[i]);
+	o = 0;
+	for (int i = 0; i < s->next && o < sizeof(ext); i++)
+		o += snprintf(ext + o, sizeof(ext) - o, "%s%u", i ? "," : " ext ", s->ext[i]);
+	if (s->next && s->ext_frag && o < sizeof(ext))
+		o += snprintf(ext + o, sizeof(ext) - o, " frag 0x%04x", s->ext_frag);
+	if (s->raw_iplen || s->iplen)
+		snprintf(ext + o, sizeof(ext) - o, " iplen %u", s->iplen);
 	if (s->l3 != 4 && s->l3 != 6)
 		snprintf(buf, n, "ethertype 0x%04x%s, %u bytes", s->l3, tags, f->len);
 	else
-		snprintf(buf, n, "v%d %s > %s proto %d type %u code %u id %u seq %u%s%s ihl %u "
+		snprintf(buf, n, "v%d %s > %s proto %d type %u code %u id %u seq %u%s%s%s ihl %u "
 			 "frag 0x%04x, %u bytes", s->l3, ipstr(&s->src, a), ipstr(&s->dst, b),
 			 l4proto(s), s->type, s->code, s->id, s->seq, s->ntags ? " tags" : "",
-			 tags, s->ihl || s->raw_ihl ? s->ihl : 5, s->frag, f->len);
+			 tags, ext, s->ihl || s->raw_ihl ? s->ihl : 5, s->frag, f->len);
 	return buf;
 }
 
@@ -466,6 +500,7 @@ struct want {
 	__u32 rule;		/* rule id in the event; its hits +1 on a drop */
 	int malformed;		/* PW_STAT_MALFORMED delta, -1: do not care */
 	int fragments;		/* PW_STAT_FRAGMENTS delta */
+	int ext_limit;		/* PW_STAT_EXT_LIMIT delta */
 };
 
 #define W_DROP(r)	((struct want){ .verdict = XDP_DROP, .event = true, .icmp = true, \
@@ -474,6 +509,7 @@ struct want {
 #define W_PASS		((struct want){ .verdict = XDP_PASS })
 #define W_MALFORMED	((struct want){ .verdict = XDP_PASS, .malformed = 1 })
 #define W_FRAGMENT	((struct want){ .verdict = XDP_PASS, .fragments = 1 })
+#define W_EXT_LIMIT	((struct want){ .verdict = XDP_PASS, .ext_limit = 1 })
 
 static char why[8][160];
 static int nwhy;
@@ -572,6 +608,8 @@ static int check_result(const struct fspec *s, __u32 len, const struct result *r
 	       "stats malformed %+lld, want %+d", (long long)r->d[PW_STAT_MALFORMED], w->malformed);
 	EXPECT(r->d[PW_STAT_FRAGMENTS] == w->fragments, "stats fragments %+lld, want %+d",
 	       (long long)r->d[PW_STAT_FRAGMENTS], w->fragments);
+	EXPECT(r->d[PW_STAT_EXT_LIMIT] == w->ext_limit, "stats ext_limit %+lld, want %+d",
+	       (long long)r->d[PW_STAT_EXT_LIMIT], w->ext_limit);
 	return bad;
 }
 
@@ -1474,6 +1512,395 @@ static void test_icmp_policy(void)
 	bl_flush();
 }
 
+/* ---- IPv6 extension headers and fragments, length fields, snap bytes ------- */
+
+#define NH_HOP		0
+#define NH_ROUTING	43
+#define NH_FRAGMENT	44
+#define NH_NONE		59
+#define NH_DEST		60
+#define NH_AH		51
+#define NH_ESP		50
+
+/* Append an IPv6 extension header of type @type, length byte @len. */
+static struct fspec *ext(struct fspec *s, __u8 type, __u8 len)
+{
+	s->ext[s->next] = type;
+	s->ext_len[s->next] = len;
+	s->next++;
+	return s;
+}
+
+/* A chain of @n extension headers of every kind (a first fragment among them). */
+static struct fspec *chain(struct fspec *s, int n)
+{
+	static const __u8 mix[] = { NH_HOP, NH_DEST, NH_ROUTING, NH_FRAGMENT, NH_DEST, NH_ROUTING,
+				    NH_HOP, NH_DEST, NH_ROUTING, NH_DEST, NH_HOP, NH_DEST };
+
+	for (int i = 0; i < n; i++)
+		ext(s, mix[i], i % 3);
+	s->ext_frag = 0x0001;		/* offset 0, M: a first fragment */
+	return s;
+}
+
+static void test_ext_headers(void)
+{
+	static const struct {
+		__u8 type;
+		const char *name;
+	} kinds[] = {
+		{ NH_HOP, "hop-by-hop" }, { NH_ROUTING, "routing" },
+		{ NH_DEST, "destination options" }, { NH_FRAGMENT, "fragment (first)" },
+	};
+	static const __u8 lens[] = { 0, 1, 5 };
+	static const __u8 uppers[] = { IPPROTO_TCP, IPPROTO_UDP, NH_NONE, NH_AH, NH_ESP,
+				       IPPROTO_ICMP };
+	struct fspec s;
+	__u32 id;
+
+	bl_flush();
+	bl("+2001:db8:1::/64");
+	id = rid("2001:db8:1::/64");
+
+	for (size_t k = 0; k < ARRAY_SIZE(kinds); k++) {
+		for (size_t l = 0; l < ARRAY_SIZE(lens); l++) {
+			int bytes = kinds[k].type == NH_FRAGMENT ? 8 : (lens[l] + 1) * 8;
+
+			if (kinds[k].type == NH_FRAGMENT && l)
+				break;
+			s = icmp("2001:db8:1::1", "2001:db8::9", ICMP6_ECHO_REQUEST);
+			ext(&s, kinds[k].type, lens[l]);
+			s.ext_frag = 0x0001;
+			expect(&s, W_DROP(id), "v6 %s header (%d bytes), echo from blocked: drop",
+			       kinds[k].name, bytes);
+		}
+		s = icmp("2001:db8::9", "2001:db8:1::2", ICMP6_ECHO_REPLY);
+		ext(&s, kinds[k].type, 1);
+		s.ext_frag = 0x0001;
+		expect(&s, W_DROP(id), "v6 %s header, echo reply to blocked: drop", kinds[k].name);
+		s = icmp("2001:db8::9", "2001:db8:2::2", ICMP6_ECHO_REQUEST);
+		ext(&s, kinds[k].type, 1);
+		s.ext_frag = 0x0001;
+		expect(&s, W_PASS_EV, "v6 %s header, echo not blocked: pass, event", kinds[k].name);
+		s = icmp("2001:db8:1::1", "2001:db8::9", ICMP6_DST_UNREACH);
+		ext(&s, kinds[k].type, 0);
+		s.ext_frag = 0x0001;
+		expect(&s, W_PASS_EV, "policy echo: v6 %s header, dest-unreach from blocked: pass",
+		       kinds[k].name);
+	}
+	s = icmp("2001:db8:1::1", "2001:db8::9", ICMP6_ECHO_REQUEST);
+	ext(&s, NH_FRAGMENT, 0);
+	expect(&s, W_DROP(id), "v6 atomic fragment (offset 0, no M), echo from blocked: drop");
+
+	for (int n = 2; n <= PW_V6_MAX_EXT; n++) {
+		s = icmp("2001:db8:1::1", "2001:db8::9", ICMP6_ECHO_REQUEST);
+		chain(&s, n);
+		expect(&s, W_DROP(id), "chain of %d extension headers, echo from blocked: drop", n);
+	}
+	s = icmp("2001:db8::9", "2001:db8:1::1", ICMP6_ECHO_REPLY);
+	chain(&s, PW_V6_MAX_EXT);
+	tag(&s, ETH_P_8021AD, 30);
+	tag(&s, ETH_P_8021Q, 31);
+	expect(&s, W_DROP(id), "QinQ, chain of 8, echo reply to blocked: drop");
+	s = icmp("2001:db8::9", "2001:db8:2::1", ICMP6_ECHO_REQUEST);
+	chain(&s, PW_V6_MAX_EXT);
+	expect(&s, W_PASS_EV, "chain of 8, echo not blocked: pass, event");
+	s = icmp("2001:db8:1::1", "2001:db8::9", ICMP6_ECHO_REQUEST);
+	for (int i = 0; i < PW_V6_MAX_EXT; i++)
+		ext(&s, NH_DEST, 0);
+	expect(&s, W_DROP(id), "8 destination-options headers, echo from blocked: drop");
+
+	for (int n = PW_V6_MAX_EXT + 1; n <= PW_V6_MAX_EXT + 2; n++) {
+		s = icmp("2001:db8:1::1", "2001:db8::9", ICMP6_ECHO_REQUEST);
+		chain(&s, n);
+		expect(&s, W_EXT_LIMIT, "chain of %d, echo from blocked: pass, ext_limit +1, no "
+		       "event", n);
+	}
+	s = icmp("2001:db8::9", "2001:db8:2::1", ICMP6_ECHO_REQUEST);
+	chain(&s, PW_V6_MAX_EXT + 1);
+	expect(&s, W_EXT_LIMIT, "chain of 9, echo not blocked: pass, ext_limit +1");
+	s = icmp("2001:db8:1::1", "2001:db8::9", ICMP6_ECHO_REQUEST);
+	for (int i = 0; i < PW_V6_MAX_EXT + 1; i++)
+		ext(&s, NH_HOP, 0);
+	expect(&s, W_EXT_LIMIT, "9 hop-by-hop headers, echo from blocked: pass, ext_limit +1");
+	s = icmp("2001:db8:1::1", "2001:db8::9", 0);
+	s.l4 = IPPROTO_UDP;
+	chain(&s, PW_V6_MAX_EXT + 1);
+	expect(&s, W_EXT_LIMIT, "chain of 9 then UDP: pass, ext_limit +1 (the 9th is not read)");
+
+	for (size_t u = 0; u < ARRAY_SIZE(uppers); u++) {
+		s = icmp("2001:db8:1::1", "2001:db8::9", ICMP6_ECHO_REQUEST);
+		s.l4 = uppers[u];
+		ext(&s, NH_HOP, 0);
+		expect(&s, W_PASS, "hop-by-hop then next header %u from blocked: pass, no counter, "
+		       "no event", uppers[u]);
+	}
+	s = icmp("2001:db8:1::1", "2001:db8::9", 0);
+	s.l4 = IPPROTO_TCP;
+	chain(&s, 3);
+	expect(&s, W_PASS, "chain of 3 then TCP from blocked: pass, no counter");
+	s = icmp("2001:db8:1::1", "2001:db8::9", 0);
+	s.l4 = 135;
+	chain(&s, 2);
+	expect(&s, W_PASS, "chain of 2 then mobility header (135) from blocked: pass");
+
+	m.cfg->icmp_policy = PW_ICMP_ALL;
+	s = icmp("2001:db8:1::1", "2001:db8::9", ICMP6_DST_UNREACH);
+	chain(&s, 3);
+	expect(&s, W_DROP(id), "policy all: chain of 3, dest-unreach from blocked: drop");
+	s = icmp("2001:db8:1::1", "2001:db8::9", ICMP6_ND_NS);
+	ext(&s, NH_HOP, 0);
+	expect(&s, W_PASS_EV, "policy all: hop-by-hop, neighbour solicitation from blocked: pass");
+	s = icmp("2001:db8::9", "2001:db8:1::1", ICMP6_MLD_QUERY);
+	ext(&s, NH_HOP, 0);
+	expect(&s, W_DROP(id), "policy all: hop-by-hop, MLD query to blocked: drop");
+	m.cfg->icmp_policy = PW_ICMP_ECHO;
+
+	/* extension headers that do not fit in the payload length */
+	s = icmp("2001:db8:1::1", "2001:db8::9", ICMP6_ECHO_REQUEST);
+	ext(&s, NH_HOP, 3);		/* 32 bytes ... */
+	s.iplen = 16;			/* ... in a payload of 16 */
+	expect(&s, W_MALFORMED, "hop-by-hop of 32 bytes in a payload of 16, then ICMPv6: pass, "
+	       "malformed");
+	s.l4 = IPPROTO_UDP;
+	expect(&s, W_MALFORMED, "hop-by-hop of 32 bytes in a payload of 16, then UDP: pass, "
+	       "malformed");
+	s = icmp("2001:db8:1::1", "2001:db8::9", ICMP6_ECHO_REQUEST);
+	ext(&s, NH_DEST, 0);
+	s.iplen = 4;
+	expect(&s, W_MALFORMED, "destination options cut at 4 bytes by the payload length: pass, "
+	       "malformed");
+	s = icmp("2001:db8:1::1", "2001:db8::9", ICMP6_ECHO_REQUEST);
+	chain(&s, 3);			/* 8 + 16 + 24 bytes */
+	s.iplen = 48 + 4;
+	expect(&s, W_MALFORMED, "chain of 3, ICMPv6 header half beyond the payload length: pass, "
+	       "malformed");
+	s.iplen = 48 + 8;
+	expect(&s, W_DROP(id), "chain of 3, ICMPv6 header just within the payload length: drop");
+	bl_flush();
+}
+
+static void test_v6_fragments(void)
+{
+	static const __u16 nonfirst[] = {
+		0x0008,		/* offset 1 (8 bytes), last */
+		0x0009,		/* offset 1, M */
+		0x05b1,		/* offset 182, M */
+		0xfff8,		/* largest offset */
+		0xfffe,		/* largest offset, reserved bits set */
+	};
+	struct fspec s;
+	__u32 id;
+
+	bl_flush();
+	bl("+2001:db8:1::/64");
+	id = rid("2001:db8:1::/64");
+
+	s = icmp("2001:db8:1::1", "2001:db8::9", ICMP6_ECHO_REQUEST);
+	ext(&s, NH_FRAGMENT, 0);
+	s.ext_frag = 0x0001;
+	expect(&s, W_DROP(id), "v6 first fragment (offset 0, M), echo from blocked: drop");
+	s = icmp("2001:db8::9", "2001:db8:1::1", ICMP6_ECHO_REQUEST);
+	ext(&s, NH_FRAGMENT, 0);
+	s.ext_frag = 0x0001;
+	expect(&s, W_DROP(id), "v6 first fragment, echo to blocked: drop");
+	s = icmp("2001:db8::9", "2001:db8:2::1", ICMP6_ECHO_REQUEST);
+	ext(&s, NH_FRAGMENT, 0);
+	s.ext_frag = 0x0001;
+	expect(&s, W_PASS_EV, "v6 first fragment, echo not blocked: pass, event");
+	s = icmp("2001:db8:1::1", "2001:db8::9", 0);
+	s.l4 = IPPROTO_UDP;
+	ext(&s, NH_FRAGMENT, 0);
+	s.ext_frag = 0x0001;
+	expect(&s, W_PASS, "v6 first fragment of UDP from blocked: pass, no counter");
+
+	for (size_t i = 0; i < ARRAY_SIZE(nonfirst); i++) {
+		s = icmp("2001:db8:1::1", "2001:db8::9", ICMP6_ECHO_REQUEST);
+		ext(&s, NH_FRAGMENT, 0);
+		s.ext_frag = nonfirst[i];
+		expect(&s, W_FRAGMENT, "v6 fragment field 0x%04x (non-first) of ICMPv6 from "
+		       "blocked: pass, fragments +1, no event", nonfirst[i]);
+	}
+	s = icmp("2001:db8::9", "2001:db8:2::1", ICMP6_ECHO_REQUEST);
+	ext(&s, NH_FRAGMENT, 0);
+	s.ext_frag = 0x0010;
+	expect(&s, W_FRAGMENT, "v6 non-first fragment, not blocked: pass, fragments +1");
+	s = icmp("2001:db8:1::1", "2001:db8::9", ICMP6_ECHO_REQUEST);
+	ext(&s, NH_HOP, 0);
+	ext(&s, NH_FRAGMENT, 0);
+	s.ext_frag = 0x0010;
+	tag(&s, ETH_P_8021Q, 5);
+	expect(&s, W_FRAGMENT, "tagged v6 hop-by-hop + non-first fragment: pass, fragments +1");
+	s = icmp("2001:db8:1::1", "2001:db8::9", ICMP6_ECHO_REQUEST);
+	ext(&s, NH_FRAGMENT, 0);
+	ext(&s, NH_DEST, 0);
+	s.ext_frag = 0x0010;
+	expect(&s, W_FRAGMENT, "v6 non-first fragment, next header destination options (may be "
+	       "ICMPv6): pass, fragments +1");
+	s = icmp("2001:db8:1::1", "2001:db8::9", 0);
+	s.l4 = IPPROTO_UDP;
+	ext(&s, NH_FRAGMENT, 0);
+	s.ext_frag = 0x0010;
+	expect(&s, W_PASS, "v6 non-first fragment of UDP from blocked: pass, not counted");
+	s = icmp("2001:db8:1::1", "2001:db8::9", ICMP6_ECHO_REQUEST);
+	ext(&s, NH_FRAGMENT, 0);
+	s.ext_frag = 0x0010;
+	s.iplen = 4;
+	expect(&s, W_MALFORMED, "v6 non-first fragment header cut at 4 bytes by the payload "
+	       "length: pass, malformed");
+
+	/* ping -s 4000 over a 1500-byte MTU: 1448 + 1456 + 1104 bytes of ICMPv6 */
+	s = icmp("2001:db8::9", "2001:db8:1::1", ICMP6_ECHO_REQUEST);
+	ext(&s, NH_FRAGMENT, 0);
+	s.ext_frag = 0x0001;
+	s.payload = 1448 - 8;
+	expect(&s, W_DROP(id), "ping -s 4000 to blocked, v6: first fragment (1514 bytes) dropped");
+	s.ext_frag = 181 << 3 | 1;
+	expect(&s, W_FRAGMENT, "ping -s 4000 to blocked, v6: second fragment passes, counted");
+	s.ext_frag = 363 << 3;
+	s.payload = 1104 - 8;
+	expect(&s, W_FRAGMENT, "ping -s 4000 to blocked, v6: last fragment passes, counted");
+
+	/* the same for IPv4: 1480 + 1480 + 1048 bytes of ICMP */
+	bl("+198.18.1.1");
+	id = rid("198.18.1.1/32");
+	s = icmp("198.18.0.9", "198.18.1.1", ICMP_ECHO);
+	s.frag = 0x2000;
+	s.payload = 1480 - 8;
+	expect(&s, W_DROP(id), "ping -s 4000 to blocked, v4: first fragment (1514 bytes) dropped");
+	s.frag = 0x2000 | 185;
+	expect(&s, W_FRAGMENT, "ping -s 4000 to blocked, v4: second fragment passes, counted");
+	s.frag = 370;
+	s.payload = 1048 - 8;
+	expect(&s, W_FRAGMENT, "ping -s 4000 to blocked, v4: last fragment passes, counted");
+	bl_flush();
+}
+
+static void test_lengths(void)
+{
+	struct fspec s;
+	__u32 v4, v6;
+
+	bl_flush();
+	bl("+198.18.1.1 +2001:db8:1::1");
+	v4 = rid("198.18.1.1/32");
+	v6 = rid("2001:db8:1::1/128");
+
+	/* IPv4 total length */
+	s = icmp("198.18.1.1", "198.18.0.9", ICMP_ECHO);
+	s.iplen = 20 + 8 + 32 + 1;
+	expect(&s, W_MALFORMED, "v4 total length 1 byte beyond the frame: pass, malformed");
+	s.iplen = 65535;
+	expect(&s, W_MALFORMED, "v4 total length 65535 in a short frame: pass, malformed");
+	s.trailer = 10;
+	s.iplen = 20 + 8 + 32 + 11;
+	expect(&s, W_MALFORMED, "v4 total length beyond the frame, padding included: malformed");
+	s = icmp("198.18.1.1", "198.18.0.9", ICMP_ECHO);
+	s.iplen = 19;
+	expect(&s, W_MALFORMED, "v4 total length 19 (< header): pass, malformed");
+	s.iplen = 0;
+	s.raw_iplen = true;
+	expect(&s, W_MALFORMED, "v4 total length 0: pass, malformed");
+	s.raw_iplen = false;
+	s.ihl = 6;
+	s.iplen = 23;
+	expect(&s, W_MALFORMED, "v4 IHL 6, total length 23 (< 24): pass, malformed");
+	s = icmp("198.18.1.1", "198.18.0.9", ICMP_ECHO);
+	s.iplen = 20;
+	expect(&s, W_MALFORMED, "v4 total length 20, no room for ICMP: pass, malformed");
+	s.iplen = 27;
+	expect(&s, W_MALFORMED, "v4 total length 27, ICMP header cut: pass, malformed");
+	s.iplen = 28;
+	expect(&s, W_DROP(v4), "v4 total length 28, the rest of the frame is padding: drop");
+	s = icmp("198.18.1.1", "198.18.0.9", ICMP_ECHO);
+	s.trailer = 4;
+	expect(&s, W_DROP(v4), "v4 total length 4 bytes short of the frame (padding): drop");
+	s = icmp("198.18.1.1", "198.18.0.9", ICMP_ECHO);
+	s.frag = 0x0020;
+	s.iplen = 20;
+	expect(&s, W_FRAGMENT, "v4 non-first fragment with no payload: pass, fragments +1");
+	s.iplen = 20 + 8 + 32 + 1;
+	expect(&s, W_MALFORMED, "v4 non-first fragment, total length beyond the frame: malformed");
+	s.iplen = 19;
+	expect(&s, W_MALFORMED, "v4 non-first fragment, total length < header: malformed");
+	s = icmp("198.18.1.1", "198.18.0.9", 0);
+	s.l4 = IPPROTO_UDP;
+	s.iplen = 0;
+	s.raw_iplen = true;
+	expect(&s, W_PASS, "v4 UDP with total length 0: pass, not examined, not counted");
+
+	/* IPv6 payload length */
+	s = icmp("2001:db8:1::1", "2001:db8::9", ICMP6_ECHO_REQUEST);
+	s.iplen = 8 + 32 + 1;
+	expect(&s, W_MALFORMED, "v6 payload length 1 byte beyond the frame: pass, malformed");
+	s.iplen = 65535;
+	expect(&s, W_MALFORMED, "v6 payload length 65535 in a short frame: pass, malformed");
+	s.iplen = 0;
+	s.raw_iplen = true;
+	expect(&s, W_MALFORMED, "v6 payload length 0 (jumbogram): pass, malformed");
+	ext(&s, NH_HOP, 0);
+	expect(&s, W_MALFORMED, "v6 payload length 0 with a hop-by-hop header: pass, malformed");
+	s = icmp("2001:db8:1::1", "2001:db8::9", ICMP6_ECHO_REQUEST);
+	s.iplen = 4;
+	expect(&s, W_MALFORMED, "v6 payload length 4, ICMPv6 header beyond it: pass, malformed");
+	s.iplen = 7;
+	expect(&s, W_MALFORMED, "v6 payload length 7, ICMPv6 header beyond it: pass, malformed");
+	s.iplen = 8;
+	expect(&s, W_DROP(v6), "v6 payload length 8, the rest is padding: drop");
+	s = icmp("2001:db8:1::1", "2001:db8::9", ICMP6_ECHO_REQUEST);
+	s.trailer = 20;
+	expect(&s, W_DROP(v6), "v6 with 20 bytes after the payload: drop");
+	s = icmp("2001:db8:1::1", "2001:db8::9", 0);
+	s.l4 = IPPROTO_TCP;
+	s.iplen = 0;
+	s.raw_iplen = true;
+	expect(&s, W_PASS, "v6 TCP with payload length 0: pass, not examined, not counted");
+	bl_flush();
+}
+
+/* Events carry the frame's first min(len, 128) bytes (check_result compares them). */
+static void test_snap(void)
+{
+	static const int lens[] = { 60, 62, 127, 128, 129, 200, 1514 };
+	struct fspec s;
+	__u32 v4, v6;
+
+	bl_flush();
+	bl("+198.18.1.1 +2001:db8:1::1");
+	v4 = rid("198.18.1.1/32");
+	v6 = rid("2001:db8:1::1/128");
+	for (size_t i = 0; i < ARRAY_SIZE(lens); i++) {
+		s = icmp("198.18.1.1", "198.18.0.9", ICMP_ECHO);
+		s.payload = lens[i] - 14 - 20 - 8;
+		expect(&s, W_DROP(v4), "v4 echo of %d bytes: drop, event caplen %d and data",
+		       lens[i], lens[i] < PW_SNAPLEN ? lens[i] : PW_SNAPLEN);
+		if (lens[i] < 14 + 40 + 8)
+			continue;
+		s = icmp("2001:db8::9", "2001:db8::8", ICMP6_ECHO_REPLY);
+		s.payload = lens[i] - 14 - 40 - 8;
+		expect(&s, W_PASS_EV, "v6 echo reply of %d bytes: pass, event caplen %d and data",
+		       lens[i], lens[i] < PW_SNAPLEN ? lens[i] : PW_SNAPLEN);
+	}
+	s = icmp("198.18.1.1", "198.18.0.9", ICMP_ECHO);
+	s.payload = 0;
+	s.trailer = 60 - 42;
+	expect(&s, W_DROP(v4), "v4 echo padded to 60 bytes: event data holds the padding");
+	s = icmp("2001:db8:1::1", "2001:db8::9", ICMP6_ECHO_REQUEST);
+	tag(&s, ETH_P_8021AD, 100);
+	tag(&s, ETH_P_8021Q, 200);
+	chain(&s, 4);
+	s.payload = 100;
+	expect(&s, W_DROP(v6), "QinQ v6 with 4 extension headers: event holds the first 128 bytes");
+	s = icmp("2001:db8:1::1", "2001:db8::9", ICMP6_ECHO_REQUEST);
+	chain(&s, 3);
+	truncation_sweep(&s, v6, "v6 echo behind hop-by-hop, destination options, routing");
+	s = icmp("2001:db8::9", "2001:db8:1::1", ICMP6_ECHO_REPLY);
+	tag(&s, ETH_P_8021Q, 7);
+	chain(&s, 5);
+	truncation_sweep(&s, v6, "802.1Q v6 echo reply behind 5 extension headers");
+	bl_flush();
+}
+
 /* ---- randomized cross-check against pw_bl_match ------------------------------ */
 
 static struct pw_prefix rules[N_RULES];
@@ -1767,6 +2194,10 @@ int main(void)
 		test_changes();
 		test_event_policy();
 		test_icmp_policy();
+		test_ext_headers();
+		test_v6_fragments();
+		test_lengths();
+		test_snap();
 		test_random();
 	}
 
