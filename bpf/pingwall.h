@@ -44,6 +44,8 @@
 #define PW_MAP_V6_FILTER	"v6_filter"
 /* Links are pinned as <pin-dir>/links/<ifname>. */
 #define PW_LINK_DIR		"links"
+/* icmpwatch holds an flock on this directory: one ring reader at a time. */
+#define PW_READER_DIR		"reader"
 
 #define PW_DEFAULT_PIN_DIR	"/sys/fs/bpf/pingwall"
 #define PW_DEFAULT_MAX_ENTRIES	65536
