@@ -17,12 +17,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <signal.h>
+#include <sys/capability.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <linux/if_link.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "blfile.h"
 #include "blocklist.h"
 #include "caps.h"
 #include "json.h"
@@ -47,6 +49,8 @@ static struct {
 	int events;		/* -1: unchanged */
 	bool rate_set;
 	__u32 event_rate;
+	const char *blocklist;	/* attach --blocklist FILE */
+	bool prometheus;	/* status --prometheus */
 } opt = { .icmp = -1, .events = -1 };
 
 /* Test-only fault injection: PINGWALL_TEST_CRASH_AT=<step> makes attach kill
@@ -277,8 +281,116 @@ static int link_create(int prog_fd, unsigned ifindex, const char *ifname, const 
 	return -1;
 }
 
+/* "FILE:LINE: reason" for each bad line of the --blocklist file. */
+static void report_line(void *ctx, unsigned long line, const char *msg)
+{
+	pw_err("%s:%lu: %s", (const char *)ctx, line, msg);
+}
+
+/* Read and check the whole --blocklist file before anything is loaded:
+ * 0, 1 (cannot read it) or 2 (bad lines, each reported). */
+static int read_blocklist(struct pw_blfile *f)
+{
+	const char *name = strcmp(opt.blocklist, "-") ? opt.blocklist : "stdin";
+	size_t len = 0;
+	char *buf = NULL;
+	long bad;
+
+	if (pw_blfile_read(opt.blocklist, &buf, &len)) {
+		pw_err("cannot read blocklist file '%s': %s", name, strerror(errno));
+		return 1;
+	}
+	bad = pw_blfile_parse(buf, len, f, report_line, (void *)name);
+	free(buf);
+	if (bad < 0) {
+		pw_err("cannot parse '%s': %s", name, strerror(errno));
+		return 1;
+	}
+	if (bad) {
+		pw_err("'%s': %ld bad line%s; nothing attached", name, bad, bad == 1 ? "" : "s");
+		return 2;
+	}
+	return 0;
+}
+
+/* Make the blocklist equal to the --blocklist file, through the skeleton's
+ * map fds (the pinned maps themselves), before any interface sees the program. */
+static int apply_blocklist(struct pingwall *skel, const struct pw_blfile *f)
+{
+	struct bpf_map *const maps[PW_M_COUNT] = {
+		[PW_M_BLOCKLIST] = skel->maps.blocklist,
+		[PW_M_HITS] = skel->maps.hits,
+		[PW_M_CONFIG] = skel->maps.config,
+		[PW_M_STATS] = skel->maps.stats,
+		[PW_M_EVENTS] = skel->maps.events,
+		[PW_M_V4_L1] = skel->maps.v4_l1,
+		[PW_M_V4_CHUNKS] = skel->maps.v4_chunks,
+		[PW_M_V4_RUNS] = skel->maps.v4_runs,
+		[PW_M_V6_HOSTS] = skel->maps.v6_hosts,
+		[PW_M_V6_PREFIXES] = skel->maps.v6_prefixes,
+		[PW_M_V6_FILTER] = skel->maps.v6_filter,
+	};
+	struct pw_blfile_diff d;
+	int fds[PW_M_COUNT];
+	struct pw_maps m;
+	int err;
+
+	for (int i = 0; i < PW_M_COUNT; i++)
+		fds[i] = i == PW_M_EVENTS || i == PW_M_STATS ? -1 : bpf_map__fd(maps[i]);
+	if (pw_maps_from_fds(&m, fds))
+		return -1;
+	err = pw_blfile_apply(&m, f->v, f->n, &d);
+	pw_maps_close(&m);
+	if (!err && !opt.json)
+		printf("blocklist from '%s': %zu entries (%zu added, %zu removed, %zu unchanged)\n",
+		       strcmp(opt.blocklist, "-") ? opt.blocklist : "stdin", f->n, d.added,
+		       d.removed, d.kept);
+	return err;
+}
+
+/*
+ * The verifier allows the program's packet-pointer arithmetic only with
+ * CAP_PERFMON (CAP_SYS_ADMIN on kernels before 5.8), on top of CAP_BPF and
+ * CAP_NET_ADMIN: without it the load fails with a bare EPERM.
+ */
+static int require_perfmon(void)
+{
+	cap_flag_value_t perfmon = CAP_CLEAR, admin = CAP_CLEAR;
+	cap_t c = cap_get_proc();
+
+	if (!c)
+		return 0;	/* the load will say it */
+	cap_get_flag(c, 38 /* CAP_PERFMON, unnamed in older headers */, CAP_EFFECTIVE, &perfmon);
+	cap_get_flag(c, CAP_SYS_ADMIN, CAP_EFFECTIVE, &admin);
+	cap_free(c);
+	if (perfmon == CAP_SET || admin == CAP_SET)
+		return 0;
+	pw_err("missing capability CAP_PERFMON (the verifier needs it for this program)");
+	pw_hint("run as root, or grant it to the binary: "
+		"setcap cap_bpf,cap_net_admin,cap_perfmon+ep $(command -v pingwall)");
+	return -1;
+}
+
+/* New pins get exactly 0600 (bpffs applies the umask; the unit's UMask or an
+ * admin's may differ): root reads and writes them, nobody else. */
+static void pin_mode(const char *path)
+{
+	if (chmod(path, 0600))
+		pw_dbg(1, "cannot chmod '%s': %s", path, strerror(errno));
+}
+
+static void map_pins_mode(void)
+{
+	char path[PATH_MAX];
+
+	for (size_t i = 0; i < N_MAP_PINS; i++)
+		if (!pw_pin_path(path, sizeof(path), opt.pin_dir, map_pins[i]))
+			pin_mode(path);
+}
+
 static int do_attach(int argc, char **argv)
 {
+	struct pw_blfile blf = {};
 	LIBBPF_OPTS(bpf_object_open_opts, oo);
 	struct attached *at = calloc(argc ? argc : 1, sizeof(*at));
 	__u32 capacity = opt.max_entries ? opt.max_entries : PW_DEFAULT_MAX_ENTRIES;
@@ -311,7 +423,14 @@ static int do_attach(int argc, char **argv)
 				return 2;
 			}
 	}
-	if (pw_caps_require(PW_NEED_BPF | PW_NEED_NET_ADMIN))
+	if (opt.blocklist) {
+		r = read_blocklist(&blf);
+		if (r) {
+			free(at);
+			return r;
+		}
+	}
+	if (pw_caps_require(PW_NEED_BPF | PW_NEED_NET_ADMIN) || require_perfmon())
 		goto out;
 	if (pw_bpffs_ensure(opt.pin_dir, true))
 		goto out;
@@ -351,6 +470,8 @@ static int do_attach(int argc, char **argv)
 		goto out;
 	}
 	size_maps(skel, capacity, ring);
+	skel->rodata->have_coarse_ns =
+		libbpf_probe_bpf_helper(BPF_PROG_TYPE_XDP, BPF_FUNC_ktime_get_coarse_ns, NULL) > 0;
 	if (pw_verbose >= 2)
 		bpf_program__set_log_level(skel->progs.pingwall_xdp, 1);
 	if (pingwall__load(skel)) {
@@ -377,7 +498,12 @@ static int do_attach(int argc, char **argv)
 			unpin_maps();
 			goto out;
 		}
+		map_pins_mode();
 	}
+	/* under the lock, after the maps exist, before any link: a fresh attach
+	 * never runs the program with an empty list */
+	if (opt.blocklist && apply_blocklist(skel, &blf))
+		goto rollback;
 	prog_fd = bpf_program__fd(skel->progs.pingwall_xdp);
 
 	for (n = 0; n < argc; n++) {
@@ -427,6 +553,7 @@ static int do_attach(int argc, char **argv)
 			a->link_fd = -1;
 			goto rollback;
 		}
+		pin_mode(path);
 		crash_point("after-pin");
 	}
 
@@ -481,6 +608,7 @@ out:
 	if (lock >= 0)
 		close(lock);
 	free(at);
+	pw_blfile_free(&blf);
 	return ret;
 }
 
@@ -575,6 +703,10 @@ static int do_detach(int argc, char **argv)
 		unpin_maps();
 		snprintf(path, sizeof(path), "%s/%s", opt.pin_dir, PW_LINK_DIR);
 		rmdir(path);
+		/* icmpwatch's reader lock; removing it under a running reader is
+		 * fine (the reader holds the directory open, not its name) */
+		snprintf(path, sizeof(path), "%s/%s", opt.pin_dir, PW_READER_DIR);
+		rmdir(path);
 		if (rmdir(opt.pin_dir) && errno != ENOENT) {
 			pw_err("cannot remove pin dir '%s': %s", opt.pin_dir, strerror(errno));
 			ret = 1;
@@ -615,17 +747,159 @@ static const char *rate_str(__u32 rate, char *buf, size_t len)
 	return buf;
 }
 
+/* What status reports about one pinned link. */
+struct if_state {
+	char name[NAME_MAX + 1];
+	const char *state;	/* "attached" or "stale" */
+	const char *mode;
+	__u32 ifindex, prog_id, link_id;
+};
+
+/* The pinned links, in directory order; *out is malloc()ed. */
+static int read_links(struct if_state **out, int *count)
+{
+	struct if_state *v = NULL, *nv;
+	char path[PATH_MAX];
+	struct dirent *de;
+	int n = 0;
+	DIR *d;
+
+	snprintf(path, sizeof(path), "%s/%s", opt.pin_dir, PW_LINK_DIR);
+	d = opendir(path);
+	while (d && (de = readdir(d))) {
+		struct link_state ls;
+		char cur[IF_NAMESIZE] = "";
+		struct if_state *s;
+
+		if (de->d_name[0] == '.')
+			continue;
+		nv = realloc(v, (n + 1) * sizeof(*v));
+		if (!nv) {
+			pw_err("out of memory");
+			free(v);
+			closedir(d);
+			return -1;
+		}
+		v = nv;
+		s = &v[n++];
+		snprintf(s->name, sizeof(s->name), "%s", de->d_name);
+		link_open(de->d_name, &ls);
+		if (ls.fd >= 0 && ls.ifindex && if_indextoname(ls.ifindex, cur))
+			s->state = "attached";
+		else
+			s->state = "stale";
+		s->mode = strcmp(s->state, "attached") ? "none" : xdp_mode(ls.ifindex, ls.prog_id);
+		s->ifindex = ls.ifindex;
+		s->prog_id = ls.prog_id;
+		s->link_id = ls.link_id;
+		if (ls.fd >= 0)
+			close(ls.fd);
+	}
+	if (d)
+		closedir(d);
+	*out = v;
+	*count = n;
+	return 0;
+}
+
+/* ---- Prometheus text exposition (node_exporter's textfile collector) ----- */
+
+static const struct prom_counter {
+	int stat;
+	const char *name;
+	const char *help;
+} prom_counters[] = {
+	{ PW_STAT_EVENTS, "pingwall_events_total",
+	  "ICMP events written to the ring buffer." },
+	{ PW_STAT_EVENTS_LOST, "pingwall_events_lost_total",
+	  "ICMP events lost because the ring buffer was full (no reader, or a slow one)." },
+	{ PW_STAT_EVENTS_SUPPRESSED, "pingwall_events_suppressed_total",
+	  "ICMP events not written because of the event rate limit." },
+	{ PW_STAT_MALFORMED, "pingwall_malformed_packets_total",
+	  "Truncated or inconsistent IP/ICMP packets, passed without a verdict." },
+	{ PW_STAT_FRAGMENTS, "pingwall_fragments_total",
+	  "Non-first fragments, passed without a verdict." },
+	{ PW_STAT_EXT_LIMIT, "pingwall_ipv6_ext_limit_total",
+	  "IPv6 packets with more extension headers than the program walks, passed." },
+};
+
+static void prom_family(const char *name, const char *type, const char *help)
+{
+	printf("# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+/* A label value: backslash, double quote and newline escaped. */
+static void prom_label(const char *v)
+{
+	for (; *v; v++) {
+		if (*v == '\\' || *v == '"')
+			printf("\\%c", *v);
+		else if (*v == '\n')
+			printf("\\n");
+		else
+			putchar(*v);
+	}
+}
+
+static void prom_up(int up)
+{
+	prom_family("pingwall_up", "gauge",
+		    "1 when pingwall's pinned maps were found and read, else 0.");
+	printf("pingwall_up %d\n", up);
+}
+
+static void print_prometheus(const struct pw_maps *m, const struct pw_stats *st,
+			     const struct if_state *ifs, int nif, size_t n4, size_t n6)
+{
+	int attached = 0;
+
+	for (int i = 0; i < nif; i++)
+		attached += !strcmp(ifs[i].state, "attached");
+	prom_up(1);
+	prom_family("pingwall_interfaces_attached", "gauge",
+		    "Interfaces the XDP program is attached to.");
+	printf("pingwall_interfaces_attached %d\n", attached);
+	prom_family("pingwall_interface_info", "gauge",
+		    "One series per pinned link: state (attached or stale), mode, program id.");
+	for (int i = 0; i < nif; i++) {
+		printf("pingwall_interface_info{ifname=\"");
+		prom_label(ifs[i].name);
+		printf("\",state=\"%s\",mode=\"%s\",prog_id=\"%u\"} 1\n", ifs[i].state,
+		       ifs[i].mode, ifs[i].prog_id);
+	}
+	prom_family("pingwall_blocklist_entries", "gauge",
+		    "Addresses and prefixes in the blocklist, by family.");
+	printf("pingwall_blocklist_entries{family=\"ipv4\"} %zu\n", n4);
+	printf("pingwall_blocklist_entries{family=\"ipv6\"} %zu\n", n6);
+	prom_family("pingwall_blocklist_capacity", "gauge",
+		    "Most entries the blocklist can hold (set at first attach).");
+	printf("pingwall_blocklist_capacity %u\n", m->capacity);
+	prom_family("pingwall_icmp_packets_total", "counter",
+		    "ICMP and ICMPv6 packets the XDP program judged, by verdict.");
+	printf("pingwall_icmp_packets_total{verdict=\"pass\"} %llu\n",
+	       (unsigned long long)st->c[PW_STAT_ICMP_PASS]);
+	printf("pingwall_icmp_packets_total{verdict=\"drop\"} %llu\n",
+	       (unsigned long long)st->c[PW_STAT_ICMP_DROP]);
+	for (size_t i = 0; i < sizeof(prom_counters) / sizeof(prom_counters[0]); i++) {
+		prom_family(prom_counters[i].name, "counter", prom_counters[i].help);
+		printf("%s %llu\n", prom_counters[i].name,
+		       (unsigned long long)st->c[prom_counters[i].stat]);
+	}
+	prom_family("pingwall_event_rate_limit", "gauge",
+		    "Events allowed per second per CPU (0: no limit).");
+	printf("pingwall_event_rate_limit %u\n", m->cfg->event_rate);
+}
+
 static int do_status(int argc, char **argv)
 {
 	char rate[32];
 	struct pw_entry *e = NULL;
+	struct if_state *ifs = NULL;
 	struct pw_maps m;
 	struct pw_stats st;
 	size_t n = 0, n4 = 0;
 	char path[PATH_MAX];
-	struct dirent *de;
 	int nif = 0;
-	DIR *d;
 
 	if (argc) {
 		pw_err("status takes no arguments ('%s')", argv[0]);
@@ -636,7 +910,9 @@ static int do_status(int argc, char **argv)
 	if (pw_pin_path(path, sizeof(path), opt.pin_dir, PW_MAP_CONFIG))
 		return 1;
 	if (access(path, F_OK)) {
-		if (opt.json) {
+		if (opt.prometheus) {
+			prom_up(0);
+		} else if (opt.json) {
 			printf("{\"pin_dir\":");
 			pw_json_str(stdout, opt.pin_dir);
 			printf(",\"attached\":false,\"interfaces\":[]}\n");
@@ -645,10 +921,15 @@ static int do_status(int argc, char **argv)
 		pw_hint("attach with 'pingwall attach IFACE'");
 		return 1;
 	}
-	if (pw_maps_open(&m, opt.pin_dir, PW_MAPS_ALL & ~PW_MAPS_BIT(PW_M_EVENTS)))
+	if (pw_maps_open(&m, opt.pin_dir, PW_MAPS_ALL & ~PW_MAPS_BIT(PW_M_EVENTS))) {
+		if (opt.prometheus)
+			prom_up(0);
 		return 1;
-	if (pw_bl_read(&m, &e, &n) || pw_stats_read(&m, &st)) {
+	}
+	if (pw_bl_read(&m, &e, &n) || pw_stats_read(&m, &st) || read_links(&ifs, &nif)) {
 		pw_err("cannot read the maps: %s", strerror(errno));
+		if (opt.prometheus)
+			prom_up(0);
 		pw_maps_close(&m);
 		free(e);
 		return 1;
@@ -656,47 +937,19 @@ static int do_status(int argc, char **argv)
 	for (size_t i = 0; i < n; i++)
 		n4 += e[i].prefix.family == 4;
 
-	if (opt.json) {
+	if (opt.prometheus) {
+		print_prometheus(&m, &st, ifs, nif, n4, n - n4);
+	} else if (opt.json) {
 		printf("{\"pin_dir\":");
 		pw_json_str(stdout, opt.pin_dir);
 		printf(",\"interfaces\":[");
-	} else {
-		printf("pin dir:    %s\ninterfaces:\n", opt.pin_dir);
-	}
-	snprintf(path, sizeof(path), "%s/%s", opt.pin_dir, PW_LINK_DIR);
-	d = opendir(path);
-	while (d && (de = readdir(d))) {
-		struct link_state ls;
-		char cur[IF_NAMESIZE] = "";
-		const char *state, *mode;
-
-		if (de->d_name[0] == '.')
-			continue;
-		link_open(de->d_name, &ls);
-		if (ls.fd >= 0 && ls.ifindex && if_indextoname(ls.ifindex, cur))
-			state = "attached";
-		else
-			state = "stale";
-		mode = strcmp(state, "attached") ? "none" : xdp_mode(ls.ifindex, ls.prog_id);
-		if (opt.json) {
-			printf("%s{\"ifname\":", nif ? "," : "");
-			pw_json_str(stdout, de->d_name);
+		for (int i = 0; i < nif; i++) {
+			printf("%s{\"ifname\":", i ? "," : "");
+			pw_json_str(stdout, ifs[i].name);
 			printf(",\"ifindex\":%u,\"state\":\"%s\",\"mode\":\"%s\",\"prog_id\":%u,"
-			       "\"link_id\":%u}", ls.ifindex, state, mode, ls.prog_id, ls.link_id);
-		} else if (!strcmp(state, "attached")) {
-			printf("  %-16s %-8s prog %u  link %u\n", de->d_name, mode, ls.prog_id,
-			       ls.link_id);
-		} else {
-			printf("  %-16s stale: interface gone ('pingwall detach %s' cleans up)\n",
-			       de->d_name, de->d_name);
+			       "\"link_id\":%u}", ifs[i].ifindex, ifs[i].state, ifs[i].mode,
+			       ifs[i].prog_id, ifs[i].link_id);
 		}
-		if (ls.fd >= 0)
-			close(ls.fd);
-		nif++;
-	}
-	if (d)
-		closedir(d);
-	if (opt.json) {
 		printf("],\"blocklist\":{\"entries\":%zu,\"ipv4\":%zu,\"ipv6\":%zu,\"capacity\":%u},",
 		       n, n4, n - n4, m.capacity);
 		printf("\"config\":{\"icmp\":\"%s\",\"events\":\"%s\",\"event_rate\":%u},"
@@ -707,6 +960,15 @@ static int do_status(int argc, char **argv)
 			       (unsigned long long)st.c[i]);
 		printf("}}\n");
 	} else {
+		printf("pin dir:    %s\ninterfaces:\n", opt.pin_dir);
+		for (int i = 0; i < nif; i++) {
+			if (!strcmp(ifs[i].state, "attached"))
+				printf("  %-16s %-8s prog %u  link %u\n", ifs[i].name, ifs[i].mode,
+				       ifs[i].prog_id, ifs[i].link_id);
+			else
+				printf("  %-16s stale: interface gone ('pingwall detach %s' cleans "
+				       "up)\n", ifs[i].name, ifs[i].name);
+		}
 		if (!nif)
 			printf("  (none)\n");
 		printf("blocklist:  %zu of %u entries (%zu IPv4, %zu IPv6)\n", n, m.capacity, n4,
@@ -728,6 +990,7 @@ static int do_status(int argc, char **argv)
 		       (unsigned long long)st.c[PW_STAT_EXT_LIMIT]);
 	}
 	free(e);
+	free(ifs);
 	pw_maps_close(&m);
 	return 0;
 }
@@ -786,10 +1049,11 @@ static const struct verb {
 	const char *help;
 } verbs[] = {
 	{ "attach", do_attach, "IFACE... [--mode auto|native|generic] [--max-entries N] "
-	  "[--ring-size BYTES]", "load and attach to interfaces, pin under the pin dir" },
+	  "[--ring-size BYTES] [--blocklist FILE]",
+	  "load and attach to interfaces, pin under the pin dir" },
 	{ "detach", do_detach, "IFACE... | --all [--purge]",
 	  "detach (the blocklist stays; --purge removes maps and pins)" },
-	{ "status", do_status, "", "attached interfaces, blocklist size, counters" },
+	{ "status", do_status, "[--prometheus]", "attached interfaces, blocklist size, counters" },
 	{ "config", do_config, "[--icmp echo|all] [--events all|dropped|none] [--event-rate N]",
 	  "show or change the runtime policy (kept in the pinned config map)" },
 };
@@ -807,6 +1071,9 @@ static void usage(FILE *f)
 		"  --max-entries N     blocklist capacity, set at first attach (default %u)\n"
 		"  --ring-size BYTES   event ring size, a power of two, set at first attach "
 		"(default %u)\n"
+		"  --blocklist FILE    attach: make the blocklist equal to FILE ('-': stdin),\n"
+		"                      checked whole before anything is loaded\n"
+		"  --prometheus        status: counters in the Prometheus text format\n"
 		"  --icmp echo|all     config: drop only echo (default) or all ICMP but IPv6\n"
 		"                      neighbour discovery, to and from blocked addresses\n"
 		"  --events all|dropped|none\n"
@@ -838,7 +1105,7 @@ static int parse_u32(const char *what, const char *s, __u32 min, __u32 max, __u3
 int main(int argc, char **argv)
 {
 	enum { OPT_PIN_DIR = 256, OPT_MODE, OPT_MAX, OPT_RING, OPT_ALL, OPT_PURGE, OPT_ICMP,
-	       OPT_EVENTS, OPT_RATE };
+	       OPT_EVENTS, OPT_RATE, OPT_BLOCKLIST, OPT_PROMETHEUS };
 	static const struct option lopts[] = {
 		{ "pin-dir", required_argument, NULL, OPT_PIN_DIR },
 		{ "json", no_argument, NULL, 'j' },
@@ -851,6 +1118,8 @@ int main(int argc, char **argv)
 		{ "icmp", required_argument, NULL, OPT_ICMP },
 		{ "events", required_argument, NULL, OPT_EVENTS },
 		{ "event-rate", required_argument, NULL, OPT_RATE },
+		{ "blocklist", required_argument, NULL, OPT_BLOCKLIST },
+		{ "prometheus", no_argument, NULL, OPT_PROMETHEUS },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
@@ -931,6 +1200,12 @@ int main(int argc, char **argv)
 				return 2;
 			opt.rate_set = true;
 			break;
+		case OPT_BLOCKLIST:
+			opt.blocklist = optarg;
+			break;
+		case OPT_PROMETHEUS:
+			opt.prometheus = true;
+			break;
 		case 'v':
 			pw_verbose++;
 			break;
@@ -975,6 +1250,19 @@ int main(int argc, char **argv)
 	}
 	if (verb->fn != do_detach && (opt.all || opt.purge)) {
 		pw_err("--all and --purge go with detach");
+		return 2;
+	}
+	if (verb->fn != do_attach && opt.blocklist) {
+		pw_err("--blocklist goes with attach");
+		pw_hint("to load a file into the running blocklist: blockctl load FILE");
+		return 2;
+	}
+	if (verb->fn != do_status && opt.prometheus) {
+		pw_err("--prometheus goes with status");
+		return 2;
+	}
+	if (opt.prometheus && opt.json) {
+		pw_err("--prometheus and --json are two different outputs: choose one");
 		return 2;
 	}
 	opt.pin_dir = pw_pin_dir(pin_opt);

@@ -7,14 +7,19 @@
  * the pin-dir lock.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/capability.h>
+#include <sys/stat.h>
 #include <unistd.h>
+#include <bpf/bpf.h>
 
 #include "addr.h"
+#include "blfile.h"
 #include "blocklist.h"
 #include "caps.h"
 #include "json.h"
@@ -22,13 +27,13 @@
 #include "maps.h"
 #include "pins.h"
 
+/* libcap headers older than Linux 5.8 do not name it */
+#define CAP_BPF_VALUE	39
+
 static struct {
 	const char *pin_dir;
 	bool json;
 } opt;
-
-/* Longest line accepted on stdin: an address with a prefix and some blanks. */
-#define LINE_MAX_LEN 256
 
 struct changes {
 	struct pw_change *v;
@@ -52,58 +57,125 @@ static int push(struct changes *c, enum pw_bl_op op, const struct pw_prefix *p)
 	return 0;
 }
 
-/* One prefix per line; blanks around it, blank lines and '#' comments are fine. */
-static int read_stdin(struct changes *c, enum pw_bl_op op)
+/* "FILE:LINE: reason" for each bad line of a blocklist file. */
+static void report_line(void *ctx, unsigned long line, const char *msg)
 {
-	char line[LINE_MAX_LEN + 2], err[160];
-	struct pw_prefix p;
-	int lineno = 0, bad = 0;
-
-	while (fgets(line, sizeof(line), stdin)) {
-		size_t len = strlen(line);
-		char *s = line, *e;
-
-		lineno++;
-		if (len == sizeof(line) - 1 && line[len - 1] != '\n') {
-			int ch;
-
-			while ((ch = getchar()) != EOF && ch != '\n')
-				;
-			pw_err("stdin:%d: line too long (more than %d characters)", lineno,
-			       LINE_MAX_LEN);
-			bad++;
-			continue;
-		}
-		e = strchr(s, '#');
-		if (e)
-			*e = '\0';
-		while (*s == ' ' || *s == '\t')
-			s++;
-		e = s + strlen(s);
-		while (e > s && strchr(" \t\r\n", e[-1]))
-			*--e = '\0';
-		if (!*s)
-			continue;
-		if (pw_prefix_parse(s, &p, err, sizeof(err))) {
-			pw_err("stdin:%d: %s", lineno, err);
-			bad++;
-			continue;
-		}
-		if (push(c, op, &p))
-			return -1;
-	}
-	if (ferror(stdin)) {
-		pw_err("cannot read stdin: %s", strerror(errno));
-		return -1;
-	}
-	return bad ? -2 : 0;
+	pw_err("%s:%lu: %s", (const char *)ctx, line, msg);
 }
 
+/* Display name of a file argument: '-' is standard input. */
+static const char *file_name(const char *path)
+{
+	return strcmp(path, "-") ? path : "stdin";
+}
+
+/*
+ * Read and check a whole blocklist file ('-': stdin), reporting every bad
+ * line.  Returns 0, 1 (cannot read it) or 2 (bad lines; nothing may change).
+ */
+static int read_file(const char *path, struct pw_blfile *f)
+{
+	size_t len = 0;
+	char *buf = NULL;
+	long bad;
+
+	if (pw_blfile_read(path, &buf, &len)) {
+		pw_err("cannot read '%s': %s", file_name(path), strerror(errno));
+		return 1;
+	}
+	bad = pw_blfile_parse(buf, len, f, report_line, (void *)file_name(path));
+	free(buf);
+	if (bad < 0) {
+		pw_err("cannot parse '%s': %s", file_name(path), strerror(errno));
+		return 1;
+	}
+	if (bad) {
+		pw_err("'%s': %ld bad line%s; nothing changed", file_name(path), bad,
+		       bad == 1 ? "" : "s");
+		return 2;
+	}
+	if (f->dups)
+		pw_dbg(1, "'%s': %zu repeated entries counted once", file_name(path), f->dups);
+	return 0;
+}
+
+/* One prefix per line on stdin, in the blocklist file format. */
+static int read_stdin(struct changes *c, enum pw_bl_op op)
+{
+	struct pw_blfile f;
+	int r = read_file("-", &f);
+
+	if (r)
+		return r == 2 ? -2 : -1;
+	for (size_t i = 0; i < f.n; i++)
+		if (push(c, op, &f.v[i])) {
+			pw_blfile_free(&f);
+			return -1;
+		}
+	pw_blfile_free(&f);
+	return 0;
+}
+
+/*
+ * Give up capabilities once the maps are open.  From Linux 6.5 the kernel
+ * checks CAP_BPF only where maps and programs are made, so the open fds work
+ * with none at all.  Older kernels refuse every bpf() call without it while
+ * kernel.unprivileged_bpf_disabled is set (Debian's default): there only the
+ * one capability that stands for it stays.  A harmless call on an open fd,
+ * made with an empty effective set, tells which kernel this is.
+ */
+static int drop_caps(const struct pw_maps *m)
+{
+	static const cap_value_t stand_ins[] = { CAP_BPF_VALUE, CAP_SYS_ADMIN };
+	struct bpf_map_info info = {};
+	__u32 len = sizeof(info);
+	cap_t c = cap_get_proc();
+	int fd = -1, err = -1;
+
+	for (int i = 0; i < PW_M_COUNT && fd < 0; i++)
+		fd = m->fd[i];
+	if (!c)
+		return -1;
+	if (cap_clear_flag(c, CAP_EFFECTIVE) || cap_set_proc(c))
+		goto out;
+	if (fd < 0 || !bpf_obj_get_info_by_fd(fd, &info, &len) || errno != EPERM) {
+		err = pw_caps_drop_all();
+		goto out;
+	}
+	for (size_t i = 0; i < sizeof(stand_ins) / sizeof(stand_ins[0]); i++) {
+		cap_flag_value_t v = CAP_CLEAR;
+
+		if (cap_get_flag(c, stand_ins[i], CAP_PERMITTED, &v) || v != CAP_SET)
+			continue;
+		cap_clear(c);
+		if (cap_set_flag(c, CAP_PERMITTED, 1, &stand_ins[i], CAP_SET) ||
+		    cap_set_flag(c, CAP_EFFECTIVE, 1, &stand_ins[i], CAP_SET))
+			goto out;
+		err = cap_set_proc(c);
+		pw_dbg(1, "this kernel needs %s for bpf() on open maps: keeping only it",
+		       i ? "CAP_SYS_ADMIN" : "CAP_BPF");
+		goto out;
+	}
+	errno = EPERM;
+out:
+	cap_free(c);
+	return err ? -1 : 0;
+}
+
+/* Open the maps, then give up every capability the work that follows does
+ * not need (see drop_caps()). */
 static int open_maps(struct pw_maps *m, unsigned which)
 {
 	if (pw_caps_require(PW_NEED_BPF))
 		return -1;
-	return pw_maps_open(m, opt.pin_dir, which);
+	if (pw_maps_open(m, opt.pin_dir, which))
+		return -1;
+	if (drop_caps(m)) {
+		pw_err("cannot drop capabilities: %s", strerror(errno));
+		pw_maps_close(m);
+		return -1;
+	}
+	return 0;
 }
 
 static int do_change(enum pw_bl_op op, int argc, char **argv, bool flush)
@@ -263,6 +335,133 @@ static int do_check(int argc, char **argv)
 	return hit ? 0 : 1;
 }
 
+static int do_load(int argc, char **argv)
+{
+	struct pw_blfile_diff d;
+	struct pw_blfile f;
+	struct pw_maps m;
+	int lock, ret;
+
+	if (argc != 1) {
+		pw_err("load takes one file ('-' reads it from stdin)");
+		pw_hint("blockctl load FILE");
+		return 2;
+	}
+	/* the whole file is checked before the maps are even opened */
+	ret = read_file(argv[0], &f);
+	if (ret)
+		return ret;
+	ret = 1;
+	if (open_maps(&m, PW_MAPS_EDIT))
+		goto out;
+	lock = pw_lock(opt.pin_dir);
+	if (lock >= 0) {
+		if (!pw_blfile_apply(&m, f.v, f.n, &d))
+			ret = 0;
+		close(lock);
+	}
+	pw_maps_close(&m);
+	if (ret)
+		goto out;
+	if (opt.json) {
+		printf("{\"file\":");
+		pw_json_str(stdout, file_name(argv[0]));
+		printf(",\"entries\":%zu,\"added\":%zu,\"removed\":%zu,\"unchanged\":%zu}\n",
+		       f.n, d.added, d.removed, d.kept);
+	} else {
+		printf("loaded '%s': %zu entries (%zu added, %zu removed, %zu unchanged)\n",
+		       file_name(argv[0]), f.n, d.added, d.removed, d.kept);
+	}
+out:
+	pw_blfile_free(&f);
+	return ret;
+}
+
+/* Write @n prefixes to @path through a temporary file and a rename, so that
+ * the file is never seen half written (and a failed save leaves the old one). */
+static int save_to(const char *path, const struct pw_prefix *v, size_t n)
+{
+	char tmp[4096];
+	struct stat st;
+	mode_t mode = 0644;
+	int fd, err;
+	FILE *f;
+
+	if (snprintf(tmp, sizeof(tmp), "%s.XXXXXX", path) >= (int)sizeof(tmp)) {
+		pw_err("file name '%s' is too long", path);
+		return 1;
+	}
+	if (!stat(path, &st))
+		mode = st.st_mode & 07777;
+	fd = mkostemp(tmp, O_CLOEXEC);
+	if (fd < 0) {
+		pw_err("cannot create '%s': %s", tmp, strerror(errno));
+		return 1;
+	}
+	f = fdopen(fd, "w");
+	if (!f) {
+		err = errno;
+		close(fd);
+		goto fail;
+	}
+	if (fchmod(fd, mode) || pw_blfile_write(f, v, n) || fflush(f) || fsync(fd)) {
+		err = errno;
+		fclose(f);
+		goto fail;
+	}
+	if (fclose(f) || rename(tmp, path)) {
+		err = errno;
+		goto fail;
+	}
+	return 0;
+fail:
+	pw_err("cannot write '%s': %s", path, strerror(err));
+	unlink(tmp);
+	return 1;
+}
+
+static int do_save(int argc, char **argv)
+{
+	struct pw_entry *e = NULL;
+	struct pw_prefix *v;
+	struct pw_maps m;
+	size_t n = 0;
+	int ret = 0;
+
+	if (argc > 1) {
+		pw_err("save takes at most one file ('%s')", argv[1]);
+		pw_hint("blockctl save [FILE]");
+		return 2;
+	}
+	if (read_all(&m, &e, &n))
+		return 1;
+	pw_maps_close(&m);
+	v = calloc(n ? n : 1, sizeof(*v));
+	if (!v) {
+		pw_err("out of memory");
+		free(e);
+		return 1;
+	}
+	for (size_t i = 0; i < n; i++)
+		v[i] = e[i].prefix;	/* sorted by pw_bl_read(): a canonical file */
+	free(e);
+	if (argc && strcmp(argv[0], "-")) {
+		ret = save_to(argv[0], v, n);
+	} else if (opt.json) {
+		char buf[PW_PREFIX_STRLEN];
+
+		printf("[");
+		for (size_t i = 0; i < n; i++)
+			printf("%s\"%s\"", i ? "," : "", pw_prefix_format(&v[i], buf, sizeof(buf)));
+		printf("]\n");
+	} else if (pw_blfile_write(stdout, v, n) || fflush(stdout)) {
+		pw_err("cannot write to stdout: %s", strerror(errno));
+		ret = 1;
+	}
+	free(v);
+	return ret;
+}
+
 static const struct verb {
 	const char *name;
 	int (*fn)(int argc, char **argv);
@@ -276,6 +475,8 @@ static const struct verb {
 	{ "show", do_list, NULL, NULL },	/* alias */
 	{ "flush", do_flush, "", "remove every prefix" },
 	{ "check", do_check, "ADDR", "print the prefix blocking ADDR; exit 1 if none" },
+	{ "load", do_load, "FILE | -", "make the blocklist equal to FILE (checked whole first)" },
+	{ "save", do_save, "[FILE]", "print the blocklist in the file format (or write FILE)" },
 };
 #define N_VERBS (sizeof(verbs) / sizeof(verbs[0]))
 
@@ -376,7 +577,8 @@ int main(int argc, char **argv)
 			if (!strcmp(name, verbs[i].name))
 				return verbs[i].fn(nargs, args);
 		pw_err("unknown command '%s'", name);
-		pw_hint("commands: add, del, list, flush, check (see 'blockctl --help')");
+		pw_hint("commands: add, del, list, flush, check, load, save "
+			"(see 'blockctl --help')");
 		return 2;
 	}
 }
