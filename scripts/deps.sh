@@ -9,7 +9,7 @@ set -u
 PACKAGES=(
 	libbpf-dev bpftool clang llvm libelf-dev libcap-dev meson ninja-build pkg-config
 	iproute2 iputils-ping ethtool python3-scapy libpcap-dev tcpdump libcmocka-dev
-	zlib1g-dev gcc
+	zlib1g-dev gcc libclang-rt-14-dev scdoc bash-completion systemd tshark
 )
 
 missing=()
@@ -34,7 +34,7 @@ if ! apt-get update -qq >/dev/null; then
 	echo "deps: 'apt-get update' failed" >&2
 	exit 1
 fi
-if ! apt-get install -y -qq --no-install-recommends -o Dpkg::Use-Pty=0 "${missing[@]}" >/dev/null; then
+if ! DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends -o Dpkg::Use-Pty=0 "${missing[@]}" >/dev/null; then
 	echo "deps: 'apt-get install ${missing[*]}' failed" >&2
 	exit 1
 fi
