@@ -61,7 +61,9 @@ static int update_many(int fd, const void *keys, const void *vals, __u32 n, size
 		}
 		if (!no_batch(errno))
 			return -1;
-		for (done += cnt; done < n; done++)
+		/* unsupported (LPM tries before 5.11): nothing was done, and
+		 * the kernel may leave cnt as it was */
+		for (; done < n; done++)
 			if (bpf_map_update_elem(fd, (const char *)keys + done * ksz,
 						(const char *)vals + done * vsz, BPF_ANY))
 				return -1;
@@ -81,13 +83,13 @@ static void delete_many(int fd, const void *keys, __u32 n, size_t ksz)
 			done += cnt;
 			continue;
 		}
-		/* a batch stops at the first missing key: step over it */
-		done += cnt;
-		if (no_batch(errno)) {
+		if (no_batch(errno)) {	/* as in update_many(): nothing done */
 			for (; done < n; done++)
 				bpf_map_delete_elem(fd, (const char *)keys + done * ksz);
 			return;
 		}
+		/* a batch stops at the first missing key: step over it */
+		done += cnt;
 		if (done < n)
 			bpf_map_delete_elem(fd, (const char *)keys + done * ksz);
 		done++;
