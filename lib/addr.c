@@ -157,7 +157,7 @@ int pw_prefix_parse(const char *s, struct pw_prefix *p, char *err, size_t errlen
 {
 	char a[PW_PREFIX_STRLEN], qs[QBUF], ql[QBUF], net[PW_PREFIX_STRLEN];
 	const char *slash, *l;
-	struct pw_prefix r;
+	struct pw_prefix r = { 0 };
 	unsigned long len = 0;
 	size_t alen, i;
 

@@ -33,7 +33,7 @@ static const char *quote(const char *s, size_t n, char *out)
 		unsigned char c = s[i];
 
 		if (i == QUOTE_MAX) {
-			strcpy(out + o, "...");
+			memcpy(out + o, "...", 4);
 			return out;
 		}
 		if (c < 0x20 || c >= 0x7f)

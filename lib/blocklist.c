@@ -132,7 +132,7 @@ static int read_rules(const struct pw_maps *m, struct pw_entry **out, size_t *n)
 			break;
 		}
 	}
-	if (err && (errno == EINVAL || errno == ENOTSUP || errno == EOPNOTSUPP)) {
+	if (err && no_batch(errno)) {
 		struct pw_key k, *prev = NULL;
 
 		err = 0;

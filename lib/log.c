@@ -18,6 +18,37 @@ static const char *prog(void)
 }
 
 /*
+ * Write "PROG: TAG MSG\n" with one call.  A user value quoted in @msg may hold
+ * a newline, an escape sequence or another control byte: each is written as
+ * \xHH, so that a message is always exactly one line.
+ */
+static void put_line(const char *tag, const char *msg)
+{
+	char sbuf[1024], *out = sbuf;
+	size_t n = strlen(msg), need = 4 * n + 1, o = 0;
+
+	if (need > sizeof(sbuf)) {
+		out = malloc(need);
+		if (!out) {
+			fprintf(stderr, "%s: %s(message lost: out of memory)\n", prog(), tag);
+			return;
+		}
+	}
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = msg[i];
+
+		if (c < 0x20 || c == 0x7f)
+			o += snprintf(out + o, need - o, "\\x%02x", c);
+		else
+			out[o++] = c;
+	}
+	out[o] = '\0';
+	fprintf(stderr, "%s: %s%s\n", prog(), tag, out);
+	if (out != sbuf)
+		free(out);
+}
+
+/*
  * Format the whole line first and write it with one call, so that lines of
  * concurrent writers do not interleave; a trailing newline in @fmt is dropped
  * so that every message ends in exactly one.
@@ -38,14 +69,12 @@ static void vline(const char *tag, const char *fmt, va_list ap)
 			buf = sbuf;	/* truncated is better than nothing */
 	}
 	va_end(ap2);
-	if (n < 0) {
+	if (n < 0)
 		sbuf[0] = '\0';
-		n = 0;
-	}
 	n = strlen(buf);
 	while (n > 0 && buf[n - 1] == '\n')
 		buf[--n] = '\0';
-	fprintf(stderr, "%s: %s%s\n", prog(), tag, buf);
+	put_line(tag, buf);
 	if (buf != sbuf)
 		free(buf);
 }

@@ -9,6 +9,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
+#include <bpf/btf.h>
 #include <bpf/libbpf.h>
 
 #include "log.h"
@@ -17,24 +18,26 @@
 
 const struct pw_map_desc pw_map_descs[PW_M_COUNT] = {
 	[PW_M_BLOCKLIST] = { PW_MAP_BLOCKLIST, BPF_MAP_TYPE_HASH, sizeof(struct pw_key),
-			     sizeof(struct pw_rule), BPF_F_NO_PREALLOC },
-	[PW_M_HITS] = { PW_MAP_HITS, BPF_MAP_TYPE_ARRAY, 4, sizeof(__u64), 0 },
+			     sizeof(struct pw_rule), BPF_F_NO_PREALLOC, "pw_key", "pw_rule" },
+	[PW_M_HITS] = { PW_MAP_HITS, BPF_MAP_TYPE_ARRAY, 4, sizeof(__u64), 0, "__u32", "__u64" },
 	[PW_M_CONFIG] = { PW_MAP_CONFIG, BPF_MAP_TYPE_ARRAY, 4, sizeof(struct pw_config),
-			  BPF_F_MMAPABLE },
-	[PW_M_STATS] = { PW_MAP_STATS, BPF_MAP_TYPE_PERCPU_ARRAY, 4, sizeof(struct pw_stats), 0 },
-	[PW_M_EVENTS] = { PW_MAP_EVENTS, BPF_MAP_TYPE_RINGBUF, 0, 0, 0 },
+			  BPF_F_MMAPABLE, "__u32", "pw_config" },
+	[PW_M_STATS] = { PW_MAP_STATS, BPF_MAP_TYPE_PERCPU_ARRAY, 4, sizeof(struct pw_stats), 0,
+			 "__u32", "pw_stats" },
+	[PW_M_EVENTS] = { PW_MAP_EVENTS, BPF_MAP_TYPE_RINGBUF, 0, 0, 0, NULL, NULL },
 	[PW_M_V4_L1] = { PW_MAP_V4_L1, BPF_MAP_TYPE_ARRAY, 4, sizeof(struct pw_u32x2),
-			 BPF_F_MMAPABLE },
+			 BPF_F_MMAPABLE, "__u32", "pw_u32x2" },
 	[PW_M_V4_CHUNKS] = { PW_MAP_V4_CHUNKS, BPF_MAP_TYPE_ARRAY, 4, sizeof(struct pw_v4_chunk),
-			     BPF_F_MMAPABLE },
+			     BPF_F_MMAPABLE, "__u32", "pw_v4_chunk" },
 	[PW_M_V4_RUNS] = { PW_MAP_V4_RUNS, BPF_MAP_TYPE_ARRAY, 4, sizeof(struct pw_u32x2),
-			   BPF_F_MMAPABLE },
+			   BPF_F_MMAPABLE, "__u32", "pw_u32x2" },
 	[PW_M_V6_HOSTS] = { PW_MAP_V6_HOSTS, BPF_MAP_TYPE_HASH, sizeof(struct pw_in6),
-			    sizeof(__u32), BPF_F_NO_PREALLOC },
+			    sizeof(__u32), BPF_F_NO_PREALLOC, "pw_in6", "__u32" },
 	[PW_M_V6_PREFIXES] = { PW_MAP_V6_PREFIXES, BPF_MAP_TYPE_LPM_TRIE,
-			       sizeof(struct pw_lpm6_key), sizeof(__u32), BPF_F_NO_PREALLOC },
+			       sizeof(struct pw_lpm6_key), sizeof(__u32), BPF_F_NO_PREALLOC,
+			       "pw_lpm6_key", "__u32" },
 	[PW_M_V6_FILTER] = { PW_MAP_V6_FILTER, BPF_MAP_TYPE_ARRAY, 4, sizeof(__u64),
-			     BPF_F_MMAPABLE },
+			     BPF_F_MMAPABLE, "__u32", "__u64" },
 };
 
 void pw_maps_init(struct pw_maps *m)
@@ -66,6 +69,52 @@ static void *map_mmap(struct pw_maps *m, int id)
 	return p;
 }
 
+/* Name of BTF type @type_id of @btf, "" when it has none or cannot be found. */
+static const char *btf_name(const struct btf *btf, __u32 type_id)
+{
+	const struct btf_type *t = btf__type_by_id(btf, type_id);
+	const char *n = t ? btf__name_by_offset(btf, t->name_off) : NULL;
+
+	return n ? n : "";
+}
+
+/*
+ * The key and value types a map was made with, by name: what sizes alone do
+ * not tell (another struct of the same size, an older layout).  A map without
+ * BTF (made by hand, or by a kernel that refused it) passes on sizes alone, and
+ * so does one whose BTF we may not read (BPF_BTF_GET_FD_BY_ID needs
+ * CAP_SYS_ADMIN; blockctl run with CAP_BPF only does without).
+ */
+static int check_btf(struct pw_maps *m, int id, const struct bpf_map_info *info,
+		     const char *where)
+{
+	const struct pw_map_desc *d = &pw_map_descs[id];
+	const char *k, *v;
+
+	if (!info->btf_id || !info->btf_value_type_id || !d->value_type)
+		return 0;
+	if (m->btf_id != info->btf_id) {
+		btf__free(m->btf);
+		m->btf = btf__load_from_kernel_by_id(info->btf_id);
+		m->btf_id = info->btf_id;
+		if (!m->btf)
+			pw_dbg(1, "cannot read the BTF of '%s' (%s): checking sizes only", where,
+			       strerror(errno));
+	}
+	if (!m->btf)
+		return 0;
+	k = info->btf_key_type_id ? btf_name(m->btf, info->btf_key_type_id) : d->key_type;
+	v = btf_name(m->btf, info->btf_value_type_id);
+	if (strcmp(k, d->key_type) || strcmp(v, d->value_type)) {
+		pw_err("map '%s' has another layout than this pingwall expects (key '%s' value "
+		       "'%s', expected key '%s' value '%s')", where, k, v, d->key_type,
+		       d->value_type);
+		pw_hint(PW_MIGRATE_HINT);
+		return -1;
+	}
+	return 0;
+}
+
 /* Check the open map @id against this build's ABI. */
 static int check_map(struct pw_maps *m, int id, const char *where)
 {
@@ -78,16 +127,23 @@ static int check_map(struct pw_maps *m, int id, const char *where)
 		return -1;
 	}
 	if (info.type != d->type || info.key_size != d->key_size ||
-	    info.value_size != d->value_size || (info.map_flags & d->flags) != d->flags ||
-	    strcmp(info.name, d->name)) {
+	    info.value_size != d->value_size) {
 		pw_err("map '%s' has another layout than this pingwall expects "
 		       "(type %u key %u value %u, expected type %u key %u value %u)",
 		       where, info.type, info.key_size, info.value_size, d->type, d->key_size,
 		       d->value_size);
-		pw_hint("it was made by another pingwall version: 'pingwall detach --all --purge' "
-			"and attach again (save the blocklist first with 'blockctl list')");
+		pw_hint(PW_MIGRATE_HINT);
 		return -1;
 	}
+	if ((info.map_flags & d->flags) != d->flags || strcmp(info.name, d->name)) {
+		pw_err("map '%s' has another layout than this pingwall expects (name '%s' flags "
+		       "%#x, expected name '%s' flags %#x)", where, info.name, info.map_flags,
+		       d->name, d->flags);
+		pw_hint(PW_MIGRATE_HINT);
+		return -1;
+	}
+	if (check_btf(m, id, &info, where))
+		return -1;
 	m->max_entries[id] = info.max_entries;
 	return 0;
 }
@@ -134,9 +190,21 @@ static int finish(struct pw_maps *m)
 		pw_err("internal error: config map not open");
 		return -1;
 	}
-	m->cfg = map_mmap(m, PW_M_CONFIG);
-	if (m->cfg == MAP_FAILED)
-		return m->cfg = NULL, -1;
+	if (m->readonly) {
+		/* a read-only fd cannot be mmapped MAP_SHARED: a copy of the
+		 * config is all a reader needs, and nothing else is mapped */
+		__u32 zero = 0;
+
+		m->cfg = malloc(sizeof(*m->cfg));
+		if (!m->cfg || bpf_map_lookup_elem(m->fd[PW_M_CONFIG], &zero, m->cfg)) {
+			pw_err("cannot read map 'config': %s", strerror(m->cfg ? errno : ENOMEM));
+			return -1;
+		}
+	} else {
+		m->cfg = map_mmap(m, PW_M_CONFIG);
+		if (m->cfg == MAP_FAILED)
+			return m->cfg = NULL, -1;
+	}
 	if (m->cfg->abi_version == 0) {
 		pw_err("the maps are not initialised: an attach did not complete");
 		pw_hint("run 'pingwall attach IFACE' again");
@@ -145,12 +213,13 @@ static int finish(struct pw_maps *m)
 	if (m->cfg->abi_version != PW_ABI_VERSION) {
 		pw_err("pinned maps have ABI version %u, this pingwall speaks %u",
 		       m->cfg->abi_version, PW_ABI_VERSION);
-		pw_hint("'pingwall detach --all --purge' and attach again with this "
-			"version (save the blocklist first with 'blockctl list')");
+		pw_hint(PW_MIGRATE_HINT);
 		return -1;
 	}
 	if (check_sizes(m))
 		return -1;
+	if (m->readonly)
+		return 0;
 #define MMAP(id, field)                                                  \
 	do {                                                             \
 		void *p_ = map_mmap(m, id);                              \
@@ -168,6 +237,8 @@ static int finish(struct pw_maps *m)
 
 int pw_maps_open(struct pw_maps *m, const char *pin_dir, unsigned which)
 {
+	LIBBPF_OPTS(bpf_obj_get_opts, ro, .file_flags = BPF_F_RDONLY);
+	bool may_ro = which & PW_MAPS_READONLY;
 	char path[PATH_MAX];
 
 	pw_maps_init(m);
@@ -180,7 +251,11 @@ int pw_maps_open(struct pw_maps *m, const char *pin_dir, unsigned which)
 			continue;
 		if (pw_pin_path(path, sizeof(path), pin_dir, pw_map_descs[id].name))
 			goto fail;
-		m->fd[id] = bpf_obj_get(path);
+		m->fd[id] = m->readonly ? bpf_obj_get_opts(path, &ro) : bpf_obj_get(path);
+		if (m->fd[id] < 0 && errno == EROFS && may_ro && !m->readonly) {
+			m->readonly = true;
+			m->fd[id] = bpf_obj_get_opts(path, &ro);
+		}
 		if (m->fd[id] < 0) {
 			int e = errno;
 
@@ -189,6 +264,9 @@ int pw_maps_open(struct pw_maps *m, const char *pin_dir, unsigned which)
 				pw_hint("is pingwall attached? run 'pingwall attach IFACE'");
 			else if (e == EPERM || e == EACCES)
 				pw_hint("needs CAP_BPF (or CAP_SYS_ADMIN): run as root");
+			else if (e == EROFS)
+				pw_hint("its bpf file system is mounted read-only: changes need it "
+					"read-write (mount -o remount,rw)");
 			goto fail;
 		}
 		if (check_map(m, id, path))
@@ -222,7 +300,9 @@ fail:
 
 void pw_maps_close(struct pw_maps *m)
 {
-	if (m->cfg)
+	if (m->cfg && m->readonly)
+		free(m->cfg);
+	else if (m->cfg)
 		munmap(m->cfg, mmap_size(m, PW_M_CONFIG));
 	if (m->v4_l1)
 		munmap(m->v4_l1, mmap_size(m, PW_M_V4_L1));
@@ -235,6 +315,7 @@ void pw_maps_close(struct pw_maps *m)
 	for (int i = 0; i < PW_M_COUNT; i++)
 		if (m->fd[i] >= 0)
 			close(m->fd[i]);
+	btf__free(m->btf);
 	pw_maps_init(m);
 }
 

@@ -30,6 +30,7 @@
 #include "json.h"
 #include "log.h"
 #include "maps.h"
+#include "opts.h"
 #include "pingwall.h"
 #include "pingwall.skel.h"
 #include "pins.h"
@@ -92,6 +93,7 @@ struct link_state {
 	__u32 link_id;
 	__u32 prog_id;
 	__u32 ifindex;		/* 0 when the interface is gone */
+	int err;		/* errno when the pin exists but cannot be opened */
 };
 
 static int link_path(char *buf, size_t len, const char *ifname)
@@ -113,8 +115,12 @@ static void link_open(const char *ifname, struct link_state *ls)
 	if (link_path(path, sizeof(path), ifname))
 		return;
 	ls->fd = bpf_obj_get(path);
-	if (ls->fd < 0)
+	if (ls->fd < 0) {
+		/* a link opens read-write only: not on a read-only bpffs */
+		if (errno != ENOENT)
+			ls->err = errno;
 		return;
+	}
 	if (bpf_obj_get_info_by_fd(ls->fd, &info, &len) || info.type != BPF_LINK_TYPE_XDP) {
 		close(ls->fd);
 		ls->fd = -1;
@@ -180,48 +186,83 @@ static int count_links(void)
 /*
  * What is pinned already?  1: valid maps of this ABI (capacity and ring size
  * filled in), 0: nothing usable (leftovers of an attach that died before it
- * initialised the config are removed), -1: maps of another layout (error
- * printed).
+ * initialised the config are removed), -1: maps of another layout or ABI, or
+ * unreadable (error printed; nothing is removed: they may hold a blocklist
+ * that another version can still save).
  */
 static int existing_maps(__u32 *capacity, __u32 *ring)
 {
+	const struct pw_map_desc *d = &pw_map_descs[PW_M_CONFIG];
 	char path[PATH_MAX];
 	struct pw_config cfg = {};
 	struct bpf_map_info info = {};
 	__u32 len = sizeof(info), zero = 0;
+	struct pw_maps m;
 	int fd;
 
 	if (pw_pin_path(path, sizeof(path), opt.pin_dir, PW_MAP_CONFIG))
 		return -1;
 	fd = bpf_obj_get(path);
-	if (fd < 0 || bpf_obj_get_info_by_fd(fd, &info, &len) ||
-	    info.value_size != sizeof(cfg) || bpf_map_lookup_elem(fd, &zero, &cfg) ||
-	    cfg.abi_version == 0) {
-		if (fd >= 0)
-			close(fd);
-		if (fd >= 0 || count_links() == 0)
+	if (fd < 0) {
+		if (errno != ENOENT) {
+			pw_err("cannot open pinned map '%s': %s", path, strerror(errno));
+			return -1;
+		}
+		if (count_links() == 0)
 			unpin_maps();	/* leftovers of an attach that died early */
 		return 0;
 	}
+	if (bpf_obj_get_info_by_fd(fd, &info, &len) || info.type != d->type ||
+	    info.key_size != d->key_size || info.value_size != d->value_size ||
+	    strcmp(info.name, d->name)) {
+		close(fd);
+		pw_err("pinned map '%s' has another layout than this pingwall expects "
+		       "(value %u bytes, expected %u): made by another version", path,
+		       info.value_size, d->value_size);
+		pw_hint(PW_MIGRATE_HINT);
+		return -1;
+	}
+	if (bpf_map_lookup_elem(fd, &zero, &cfg)) {
+		pw_err("cannot read pinned map '%s': %s", path, strerror(errno));
+		close(fd);
+		return -1;
+	}
 	close(fd);
+	if (cfg.abi_version == 0) {
+		unpin_maps();	/* ours, never initialised: an attach died before it did */
+		return 0;
+	}
 	if (cfg.abi_version != PW_ABI_VERSION) {
 		pw_err("pinned maps in '%s' have ABI version %u, this pingwall speaks %u",
 		       opt.pin_dir, cfg.abi_version, PW_ABI_VERSION);
-		pw_hint("save the blocklist ('blockctl list'), 'pingwall detach --all --purge' "
-			"with the old version, then attach and re-add it");
+		pw_hint(PW_MIGRATE_HINT);
 		return -1;
 	}
-	*capacity = cfg.max_entries;
-	if (pw_pin_path(path, sizeof(path), opt.pin_dir, PW_MAP_EVENTS))
+	/* every other pin must be what this build expects before libbpf reuses
+	 * it: its check only says "parameter mismatch" after the load failed */
+	if (pw_maps_open(&m, opt.pin_dir, PW_MAPS_ALL))
 		return -1;
-	fd = bpf_obj_get(path);
-	len = sizeof(info);
-	memset(&info, 0, sizeof(info));
-	if (fd >= 0 && !bpf_obj_get_info_by_fd(fd, &info, &len))
-		*ring = info.max_entries;
-	if (fd >= 0)
-		close(fd);
+	*capacity = m.capacity;
+	*ring = m.max_entries[PW_M_EVENTS];
+	pw_maps_close(&m);
 	return 1;
+}
+
+/* Can pins be made and removed under the pin dir?  A read-only bpffs (or a
+ * directory we may not write) fails every step that follows half-way. */
+static int pins_writable(const char *verb)
+{
+	char path[PATH_MAX];
+
+	snprintf(path, sizeof(path), "%s/%s", opt.pin_dir, PW_LINK_DIR);
+	if (access(opt.pin_dir, W_OK) || (access(path, W_OK) && errno != ENOENT)) {
+		pw_err("cannot change pins under '%s': %s; nothing %s", opt.pin_dir,
+		       strerror(errno), verb);
+		if (errno == EROFS)
+			pw_hint("remount it read-write: mount -o remount,rw <bpffs>");
+		return -1;
+	}
+	return 0;
 }
 
 static void size_maps(struct pingwall *skel, __u32 n, __u32 ring)
@@ -281,10 +322,27 @@ static int link_create(int prog_fd, unsigned ifindex, const char *ifname, const 
 	return -1;
 }
 
-/* "FILE:LINE: reason" for each bad line of the --blocklist file. */
+/* Bad lines of the --blocklist file: each as "FILE:LINE: reason", then a
+ * count.  A single bad line is held back and printed as the one error line. */
+struct bad_lines {
+	const char *name;
+	long n;
+	unsigned long first_line;
+	char first[512];
+};
+
 static void report_line(void *ctx, unsigned long line, const char *msg)
 {
-	pw_err("%s:%lu: %s", (const char *)ctx, line, msg);
+	struct bad_lines *b = ctx;
+
+	if (b->n++ == 0) {
+		b->first_line = line;
+		snprintf(b->first, sizeof(b->first), "%s", msg);
+		return;
+	}
+	if (b->n == 2)
+		pw_err("%s:%lu: %s", b->name, b->first_line, b->first);
+	pw_err("%s:%lu: %s", b->name, line, msg);
 }
 
 /* Read and check the whole --blocklist file before anything is loaded:
@@ -292,6 +350,7 @@ static void report_line(void *ctx, unsigned long line, const char *msg)
 static int read_blocklist(struct pw_blfile *f)
 {
 	const char *name = strcmp(opt.blocklist, "-") ? opt.blocklist : "stdin";
+	struct bad_lines b = { .name = name };
 	size_t len = 0;
 	char *buf = NULL;
 	long bad;
@@ -300,14 +359,18 @@ static int read_blocklist(struct pw_blfile *f)
 		pw_err("cannot read blocklist file '%s': %s", name, strerror(errno));
 		return 1;
 	}
-	bad = pw_blfile_parse(buf, len, f, report_line, (void *)name);
+	bad = pw_blfile_parse(buf, len, f, report_line, &b);
 	free(buf);
 	if (bad < 0) {
 		pw_err("cannot parse '%s': %s", name, strerror(errno));
 		return 1;
 	}
+	if (bad == 1) {
+		pw_err("%s:%lu: %s; nothing attached", name, b.first_line, b.first);
+		return 2;
+	}
 	if (bad) {
-		pw_err("'%s': %ld bad line%s; nothing attached", name, bad, bad == 1 ? "" : "s");
+		pw_err("'%s': %ld bad lines; nothing attached", name, bad);
 		return 2;
 	}
 	return 0;
@@ -441,7 +504,7 @@ static int do_attach(int argc, char **argv)
 		goto out;
 	}
 	lock = pw_lock(opt.pin_dir);
-	if (lock < 0)
+	if (lock < 0 || pins_writable("attached"))
 		goto out;
 
 	have = existing_maps(&capacity, &ring);
@@ -673,6 +736,10 @@ static int do_detach(int argc, char **argv)
 	lock = pw_lock(opt.pin_dir);
 	if (lock < 0)
 		return 1;
+	if (pins_writable("detached")) {
+		close(lock);
+		return 1;
+	}
 
 	if (opt.all) {
 		struct dirent *de;
@@ -750,7 +817,8 @@ static const char *rate_str(__u32 rate, char *buf, size_t len)
 /* What status reports about one pinned link. */
 struct if_state {
 	char name[NAME_MAX + 1];
-	const char *state;	/* "attached" or "stale" */
+	const char *state;	/* "attached", "stale" or "unknown" (pin unreadable) */
+	int err;		/* why the pin is unreadable */
 	const char *mode;
 	__u32 ifindex, prog_id, link_id;
 };
@@ -784,11 +852,15 @@ static int read_links(struct if_state **out, int *count)
 		s = &v[n++];
 		snprintf(s->name, sizeof(s->name), "%s", de->d_name);
 		link_open(de->d_name, &ls);
+		s->err = ls.err;
 		if (ls.fd >= 0 && ls.ifindex && if_indextoname(ls.ifindex, cur))
 			s->state = "attached";
+		else if (ls.err)
+			s->state = "unknown";
 		else
 			s->state = "stale";
-		s->mode = strcmp(s->state, "attached") ? "none" : xdp_mode(ls.ifindex, ls.prog_id);
+		s->mode = !strcmp(s->state, "attached") ? xdp_mode(ls.ifindex, ls.prog_id) :
+			  ls.err ? "unknown" : "none";
 		s->ifindex = ls.ifindex;
 		s->prog_id = ls.prog_id;
 		s->link_id = ls.link_id;
@@ -860,7 +932,8 @@ static void print_prometheus(const struct pw_maps *m, const struct pw_stats *st,
 		    "Interfaces the XDP program is attached to.");
 	printf("pingwall_interfaces_attached %d\n", attached);
 	prom_family("pingwall_interface_info", "gauge",
-		    "One series per pinned link: state (attached or stale), mode, program id.");
+		    "One series per pinned link: state (attached, stale or unknown), mode, "
+		    "program id.");
 	for (int i = 0; i < nif; i++) {
 		printf("pingwall_interface_info{ifname=\"");
 		prom_label(ifs[i].name);
@@ -921,7 +994,8 @@ static int do_status(int argc, char **argv)
 		pw_hint("attach with 'pingwall attach IFACE'");
 		return 1;
 	}
-	if (pw_maps_open(&m, opt.pin_dir, PW_MAPS_ALL & ~PW_MAPS_BIT(PW_M_EVENTS))) {
+	if (pw_maps_open(&m, opt.pin_dir,
+			 (PW_MAPS_ALL & ~PW_MAPS_BIT(PW_M_EVENTS)) | PW_MAPS_READONLY)) {
 		if (opt.prometheus)
 			prom_up(0);
 		return 1;
@@ -965,6 +1039,9 @@ static int do_status(int argc, char **argv)
 			if (!strcmp(ifs[i].state, "attached"))
 				printf("  %-16s %-8s prog %u  link %u\n", ifs[i].name, ifs[i].mode,
 				       ifs[i].prog_id, ifs[i].link_id);
+			else if (ifs[i].err)
+				printf("  %-16s unknown: cannot open its link pin (%s)\n",
+				       ifs[i].name, strerror(ifs[i].err));
 			else
 				printf("  %-16s stale: interface gone ('pingwall detach %s' cleans "
 				       "up)\n", ifs[i].name, ifs[i].name);
@@ -1001,6 +1078,7 @@ static int do_config(int argc, char **argv)
 {
 	struct pw_maps m;
 	char rate[32];
+	bool change;
 	int lock;
 
 	if (argc) {
@@ -1011,9 +1089,11 @@ static int do_config(int argc, char **argv)
 	}
 	if (pw_caps_require(PW_NEED_BPF))
 		return 1;
-	if (pw_maps_open(&m, opt.pin_dir, PW_MAPS_BIT(PW_M_CONFIG)))
+	change = opt.icmp >= 0 || opt.events >= 0 || opt.rate_set;
+	if (pw_maps_open(&m, opt.pin_dir,
+			 PW_MAPS_BIT(PW_M_CONFIG) | (change ? 0 : PW_MAPS_READONLY)))
 		return 1;
-	if (opt.icmp >= 0 || opt.events >= 0 || opt.rate_set) {
+	if (change) {
 		lock = pw_lock(opt.pin_dir);
 		if (lock < 0) {
 			pw_maps_close(&m);
@@ -1084,7 +1164,7 @@ static void usage(FILE *f)
 		"  -v, --verbose       more messages (-vv: libbpf debug and verifier log)\n"
 		"  -h, --help          this help\n"
 		"  -V, --version       print the version\n",
-		PW_DEFAULT_PIN_DIR, PW_DEFAULT_MAX_ENTRIES, PW_DEFAULT_RING_SIZE);
+		PW_DEFAULT_PIN_DIR, (unsigned int)PW_DEFAULT_MAX_ENTRIES, PW_DEFAULT_RING_SIZE);
 }
 
 static int parse_u32(const char *what, const char *s, __u32 min, __u32 max, __u32 *out)
@@ -1127,11 +1207,19 @@ int main(int argc, char **argv)
 	};
 	const char *pin_opt = NULL;
 	const struct verb *verb = NULL;
-	int c;
+	const char *abbrev;
+	int c, li;
 
 	pw_prog = "pingwall";
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "jpvhV", lopts, NULL)) != -1) {
+	while ((li = -1, c = getopt_long(argc, argv, "jpvhV", lopts, &li)) != -1) {
+		abbrev = c == '?' ? NULL : pw_opt_abbrev(argv, lopts, li);
+		if (abbrev) {
+			pw_err("unknown option '%.*s'", (int)strcspn(abbrev, "="), abbrev);
+			pw_hint("long options are not abbreviated: did you mean '--%s'?",
+				lopts[li].name);
+			return 2;
+		}
 		switch (c) {
 		case OPT_PIN_DIR:
 			pin_opt = optarg;
@@ -1225,7 +1313,8 @@ int main(int argc, char **argv)
 		}
 	}
 	if (optind >= argc) {
-		usage(stderr);
+		pw_err("no command given");
+		pw_hint("commands: attach, detach, status, config (see 'pingwall --help')");
 		return 2;
 	}
 	for (size_t i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++)

@@ -10,7 +10,7 @@ PACKAGES=(
 	libbpf-dev bpftool clang llvm libelf-dev libcap-dev meson ninja-build pkg-config
 	iproute2 iputils-ping ethtool python3-scapy libpcap-dev tcpdump libcmocka-dev
 	zlib1g-dev gcc libclang-rt-14-dev scdoc bash-completion systemd tshark
-	qemu-system-x86 kmod cpio xz-utils busybox-static file
+	qemu-system-x86 kmod cpio xz-utils busybox-static file cppcheck clang-tidy
 )
 
 missing=()

@@ -25,6 +25,7 @@
 #include "json.h"
 #include "log.h"
 #include "maps.h"
+#include "opts.h"
 #include "pins.h"
 
 /* libcap headers older than Linux 5.8 do not name it */
@@ -57,10 +58,27 @@ static int push(struct changes *c, enum pw_bl_op op, const struct pw_prefix *p)
 	return 0;
 }
 
-/* "FILE:LINE: reason" for each bad line of a blocklist file. */
+/* Bad lines of a blocklist file: each as "FILE:LINE: reason", then a count.
+ * A single bad line is held back and printed as the one error line. */
+struct bad_lines {
+	const char *name;
+	long n;
+	unsigned long first_line;
+	char first[512];
+};
+
 static void report_line(void *ctx, unsigned long line, const char *msg)
 {
-	pw_err("%s:%lu: %s", (const char *)ctx, line, msg);
+	struct bad_lines *b = ctx;
+
+	if (b->n++ == 0) {
+		b->first_line = line;
+		snprintf(b->first, sizeof(b->first), "%s", msg);
+		return;
+	}
+	if (b->n == 2)
+		pw_err("%s:%lu: %s", b->name, b->first_line, b->first);
+	pw_err("%s:%lu: %s", b->name, line, msg);
 }
 
 /* Display name of a file argument: '-' is standard input. */
@@ -75,6 +93,7 @@ static const char *file_name(const char *path)
  */
 static int read_file(const char *path, struct pw_blfile *f)
 {
+	struct bad_lines b = { .name = file_name(path) };
 	size_t len = 0;
 	char *buf = NULL;
 	long bad;
@@ -83,15 +102,18 @@ static int read_file(const char *path, struct pw_blfile *f)
 		pw_err("cannot read '%s': %s", file_name(path), strerror(errno));
 		return 1;
 	}
-	bad = pw_blfile_parse(buf, len, f, report_line, (void *)file_name(path));
+	bad = pw_blfile_parse(buf, len, f, report_line, &b);
 	free(buf);
 	if (bad < 0) {
 		pw_err("cannot parse '%s': %s", file_name(path), strerror(errno));
 		return 1;
 	}
+	if (bad == 1) {
+		pw_err("%s:%lu: %s; nothing changed", b.name, b.first_line, b.first);
+		return 2;
+	}
 	if (bad) {
-		pw_err("'%s': %ld bad line%s; nothing changed", file_name(path), bad,
-		       bad == 1 ? "" : "s");
+		pw_err("'%s': %ld bad lines; nothing changed", file_name(path), bad);
 		return 2;
 	}
 	if (f->dups)
@@ -178,6 +200,41 @@ static int open_maps(struct pw_maps *m, unsigned which)
 	return 0;
 }
 
+/*
+ * Test only: with PINGWALL_TEST_OPLOG=FILE, every transaction appends one line
+ *	PID VERB ok|fail GENERATION COUNT PREFIX...
+ * to FILE while it still holds the pin-dir lock, so that the order of the
+ * lines is the order in which the lock serialised the transactions (the
+ * concurrency test replays it).  GENERATION is the config's counter after the
+ * transaction; it moves only when the blocklist changed.
+ */
+static void test_oplog(const char *verb, const struct pw_change *c, size_t n, bool ok,
+		       const struct pw_maps *m)
+{
+	const char *path = getenv("PINGWALL_TEST_OPLOG");
+	char *line, pfx[PW_PREFIX_STRLEN];
+	size_t cap = 128 + n * (PW_PREFIX_STRLEN + 1), o;
+	int fd;
+
+	if (!path || !*path)
+		return;
+	line = malloc(cap);
+	if (!line)
+		return;
+	o = snprintf(line, cap, "%d %s %s %u %zu", (int)getpid(), verb, ok ? "ok" : "fail",
+		     m->cfg ? m->cfg->generation : 0, n);
+	for (size_t i = 0; i < n; i++)
+		o += snprintf(line + o, cap - o, " %s",
+			      pw_prefix_format(&c[i].prefix, pfx, sizeof(pfx)));
+	o += snprintf(line + o, cap - o, "\n");
+	fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0 || write(fd, line, o) != (ssize_t)o)
+		pw_err("test oplog '%s': %s", path, strerror(errno));
+	if (fd >= 0)
+		close(fd);
+	free(line);
+}
+
 static int do_change(enum pw_bl_op op, int argc, char **argv, bool flush)
 {
 	struct changes c = {};
@@ -222,6 +279,10 @@ static int do_change(enum pw_bl_op op, int argc, char **argv, bool flush)
 			goto out;
 		}
 	}
+	if (used_stdin && !c.n) {
+		pw_err("no address or prefix on stdin; nothing changed");
+		goto out;
+	}
 	ret = 1;
 	if (open_maps(&m, PW_MAPS_EDIT))
 		goto out;
@@ -229,6 +290,7 @@ static int do_change(enum pw_bl_op op, int argc, char **argv, bool flush)
 	if (lock >= 0) {
 		if (!pw_bl_apply(&m, c.v, c.n, flush))
 			ret = 0;
+		test_oplog(flush ? "flush" : op == PW_BL_ADD ? "add" : "del", c.v, c.n, !ret, &m);
 		close(lock);
 	}
 	pw_maps_close(&m);
@@ -254,7 +316,7 @@ static int do_flush(int argc, char **argv)
 
 static int read_all(struct pw_maps *m, struct pw_entry **e, size_t *n)
 {
-	if (open_maps(m, PW_MAPS_BIT(PW_M_BLOCKLIST) | PW_MAPS_BIT(PW_M_HITS)))
+	if (open_maps(m, PW_MAPS_BIT(PW_M_BLOCKLIST) | PW_MAPS_BIT(PW_M_HITS) | PW_MAPS_READONLY))
 		return -1;
 	if (pw_bl_read(m, e, n)) {
 		pw_maps_close(m);
@@ -358,6 +420,15 @@ static int do_load(int argc, char **argv)
 	if (lock >= 0) {
 		if (!pw_blfile_apply(&m, f.v, f.n, &d))
 			ret = 0;
+		if (getenv("PINGWALL_TEST_OPLOG")) {
+			struct pw_change *c = calloc(f.n ? f.n : 1, sizeof(*c));
+
+			for (size_t i = 0; c && i < f.n; i++)
+				c[i] = (struct pw_change){ .op = PW_BL_ADD, .prefix = f.v[i] };
+			if (c)
+				test_oplog("load", c, f.n, !ret, &m);
+			free(c);
+		}
 		close(lock);
 	}
 	pw_maps_close(&m);
@@ -507,14 +578,21 @@ int main(int argc, char **argv)
 		{ "version", no_argument, NULL, 'V' },
 		{}
 	};
-	const char *pin_opt = NULL;
-	int c;
+	const char *pin_opt = NULL, *abbrev;
+	int c, li;
 
 	pw_prog = "blockctl";
 	opterr = 0;
 	/* '+': options end at the verb, so that "del -" and negative-looking
 	 * arguments reach the verb; options after the verb are parsed below */
-	while ((c = getopt_long(argc, argv, "+jpvhV", lopts, NULL)) != -1) {
+	while ((li = -1, c = getopt_long(argc, argv, "+jpvhV", lopts, &li)) != -1) {
+		abbrev = c == '?' ? NULL : pw_opt_abbrev(argv, lopts, li);
+		if (abbrev) {
+			pw_err("unknown option '%.*s'", (int)strcspn(abbrev, "="), abbrev);
+			pw_hint("long options are not abbreviated: did you mean '--%s'?",
+				lopts[li].name);
+			return 2;
+		}
 		switch (c) {
 		case 'P':
 			pin_opt = optarg;
@@ -539,7 +617,9 @@ int main(int argc, char **argv)
 		}
 	}
 	if (optind >= argc) {
-		usage(stderr);
+		pw_err("no command given");
+		pw_hint("commands: add, del, list, flush, check, load, save "
+			"(see 'blockctl --help')");
 		return 2;
 	}
 	{

@@ -53,6 +53,7 @@
 #include "json.h"
 #include "log.h"
 #include "maps.h"
+#include "opts.h"
 #include "pins.h"
 
 #define POLL_MS		100	/* how soon -t, signals and a closed stdout are noticed */
@@ -496,6 +497,18 @@ static bool stdout_gone(void)
 	return poll(&p, 1, 0) == 1 && (p.revents & POLLERR);
 }
 
+/* `pingwall detach --all --purge` takes the ring away from under us: our fd
+ * keeps the map alive, but no program will ever write to it again.  Its pin
+ * is gone then, or names another map (a purge and a new attach). */
+static bool ring_unpinned(const char *path, const struct stat *st0)
+{
+	struct stat st;
+
+	if (stat(path, &st))
+		return errno == ENOENT;
+	return st.st_dev != st0->st_dev || st.st_ino != st0->st_ino;
+}
+
 /* ---- the single-reader lock ----------------------------------------------------- */
 
 /* Pid holding a flock on the inode of @fd, from /proc/locks; 0 if not found. */
@@ -516,6 +529,9 @@ static pid_t lock_holder(int fd)
 		return 0;
 	/* "1: FLOCK  ADVISORY  WRITE 1234 00:2a:5678 0 EOF"; waiters show "->" */
 	while (fgets(line, sizeof(line), f)) {
+		/* a kernel-made line: a field that does not convert only means
+		 * "not this lock" */
+		/* NOLINTNEXTLINE(cert-err34-c) */
 		if (sscanf(line, "%*d: %15s %*s %*s %d %x:%x:%lu", kind, &pid, &maj, &min,
 			   &ino) != 5 || strcmp(kind, "FLOCK"))
 			continue;
@@ -745,21 +761,28 @@ int main(int argc, char **argv)
 {
 	struct option lo[NOPTS + 1];
 	char so[2 * NOPTS + 2];
-	const char *pin_opt = NULL, *iface = NULL, *pin_dir;
+	const char *pin_opt = NULL, *iface = NULL, *pin_dir, *abbrev;
 	struct pw_stats st0 = { 0 }, st1 = { 0 };
 	struct ring_buffer *rb = NULL;
 	struct sigaction sa = { 0 };
 	unsigned long long lost = 0, suppressed = 0, seen = 0;
-	char lock_path[PATH_MAX], bad[256], err_msg[256];
+	char lock_path[PATH_MAX], ring_path[PATH_MAX], bad[256], err_msg[256];
+	struct stat ring_st;
+	bool ring_gone = false;
 	long long timeout_ns = 0;
 	bool have_st0 = false, print_too = false, drain = false;
 	struct pw_maps m;
-	int c, err, lock_fd = -1, ret = 1, k;
+	int c, li, err, lock_fd = -1, ret = 1, k;
 
 	pw_prog = "icmpwatch";
 	build_getopt(lo, so);
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, so, lo, NULL)) != -1) {
+	while ((li = -1, c = getopt_long(argc, argv, so, lo, &li)) != -1) {
+		abbrev = c == '?' || c == ':' ? NULL : pw_opt_abbrev(argv, lo, li);
+		if (abbrev)
+			return usage_error("unknown option '%.*s' (long options are not "
+					   "abbreviated: did you mean '--%s'?)",
+					   (int)strcspn(abbrev, "="), abbrev, lo[li].name);
 		switch (c) {
 		case 'j':
 		case 'p':
@@ -857,6 +880,11 @@ int main(int argc, char **argv)
 			 PW_MAPS_BIT(PW_M_EVENTS) | PW_MAPS_BIT(PW_M_STATS) |
 			 PW_MAPS_BIT(PW_M_CONFIG)))
 		return 1;
+	if (pw_pin_path(ring_path, sizeof(ring_path), pin_dir, PW_MAP_EVENTS) ||
+	    stat(ring_path, &ring_st)) {
+		pw_err("cannot stat '%s': %s", ring_path, strerror(errno));
+		goto out;
+	}
 	lock_fd = reader_lock(pin_dir, lock_path, sizeof(lock_path));
 	if (lock_fd < 0)
 		goto out;
@@ -928,6 +956,10 @@ int main(int argc, char **argv)
 			w.epipe = true;
 			break;
 		}
+		if (ring_unpinned(ring_path, &ring_st)) {
+			ring_gone = drain = true;
+			break;
+		}
 	}
 	if (stop_signal)
 		drain = true;
@@ -947,6 +979,11 @@ int main(int argc, char **argv)
 	}
 	if (w.write_errno) {
 		pw_err("cannot write to stdout: %s", strerror(w.write_errno));
+		goto out;
+	}
+	if (ring_gone) {
+		pw_err("the event ring '%s' was removed (pingwall detach --purge?): no more "
+		       "events will come", ring_path);
 		goto out;
 	}
 	ret = 0;

@@ -693,8 +693,14 @@ iw_start "$TMP/purge.json" -j
 run "$PW" detach --all --purge
 result "detach --all --purge while icmpwatch reads exits 0 and removes the pin dir" \
 	eval '[ "$RC" = 0 ] && [ ! -e "$PIN" ]'
+# its ring is gone for good: it ends by itself, saying so (tests/e2e/faults.sh too)
+for ((i = 0; i < 30; i++)); do
+	kill -0 "$IW_PID" 2>/dev/null || break
+	sleep 0.1
+done
 iw_stop INT
-result "that icmpwatch still exits 0" test "$IW_RC" = 0
+result "that icmpwatch ends by itself: exit 1, 'the event ring ... was removed'" \
+	eval '[ "$IW_RC" = 1 ] && grep -q "event ring .* was removed" "$TMP/purge.json.err"'
 procs=$(our_procs)
 result "no pingwall/blockctl/icmpwatch process left" test -z "$procs"
 
