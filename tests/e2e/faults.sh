@@ -214,6 +214,19 @@ truthful()
 	fi
 }
 
+# iw_ready PID: icmpwatch PID has set up its ring buffer (an epoll fd exists),
+# and a moment more for it to start its session: earlier events are history.
+iw_ready()
+{
+	local i
+
+	for ((i = 0; i < 100; i++)); do
+		ls -l "/proc/$1/fd" 2>/dev/null | grep -q eventpoll && break
+		sleep 0.05
+	done
+	sleep 0.3
+}
+
 fresh()
 {
 	timeout 10 "$PW" detach --all --purge >/dev/null 2>&1
@@ -451,11 +464,8 @@ result "... blockctl add refuses it" layout_refused
 "$IW" -j -i "$IF" >"$TMP/iw" 2>"$TMP/iw.err" &
 IWP=$!
 BG_PIDS+=("$IWP")
-for ((i = 0; i < 40; i++)); do
-	ls -l /proc/$IWP/fd 2>/dev/null | grep -q eventpoll && break
-	sleep 0.05
-done
-ns_ping "$R4" -I "$M4"
+iw_ready "$IWP"
+ns_ping "$R4" -I "$M4" -c 3 -i 0.2
 sleep 0.3
 t0=$(date +%s%N)
 run "$PW" detach --all --purge
@@ -624,14 +634,11 @@ result "ring full: 200 pings from the blocked host, zero replies" \
 	eval '[[ $flood == *"200 packets transmitted, 0 received"* ]]'
 result "... all dropped and counted, the overflow counted as lost (events $((e1 - e0)), lost $((l1 - l0)))" \
 	eval '[ "$d1" -ge $((d0 + 200)) ] && [ "$l1" -gt "$l0" ]'
-timeout 10 "$IW" --pin-dir "$SMALL" -j -c 1 -t 5 --src "$N4" >"$TMP/iw2" 2>"$TMP/iw2.err" &
+"$IW" --pin-dir "$SMALL" -j -c 1 -t 5 --src "$N4" >"$TMP/iw2" 2>"$TMP/iw2.err" &
 IWP=$!
 BG_PIDS+=("$IWP")
-for ((i = 0; i < 40; i++)); do
-	ls -l /proc/$IWP/fd 2>/dev/null | grep -q eventpoll && break
-	sleep 0.05
-done
-ns_ping "$R4"
+iw_ready "$IWP"
+ns_ping "$R4" -c 3 -i 0.3
 bg_done "$IWP"
 OUT="rc=$BG_RC; $(cat "$TMP/iw2" "$TMP/iw2.err")"
 result "... a reader then gets the next event: the ring recovers" \
