@@ -44,6 +44,7 @@
 
 #include "addr.h"
 #include "blocklist.h"
+#include "evring.h"
 #include "log.h"
 #include "maps.h"
 #include "pingwall.h"
@@ -596,7 +597,7 @@ static int measure(int fd, const struct frame *f, int nf, __u32 repeat, double *
 
 /* ---- ring-buffer consumer ------------------------------------------------ */
 
-static struct ring_buffer *rb;
+static struct pw_evring ring = { .epfd = -1 };
 static pthread_t consumer_tid;
 static bool consumer_started;
 static int want_active, is_active, stop_consumer;	/* __atomic */
@@ -634,9 +635,8 @@ static void *consumer(void *arg)
 			continue;
 		}
 		__atomic_store_n(&is_active, 1, __ATOMIC_RELEASE);
-		/* and read on a timer too, should a wake-up not come */
-		if (ring_buffer__poll(rb, 5) == 0)
-			ring_buffer__consume(rb);
+		/* icmpwatch's loop (lib/evring.c) */
+		pw_evring_poll(&ring, 5);
 	}
 	__atomic_store_n(&is_active, 0, __ATOMIC_RELEASE);
 	return NULL;
@@ -804,8 +804,8 @@ static void unload(void)
 		pthread_join(consumer_tid, NULL);
 		consumer_started = false;
 	}
-	ring_buffer__free(rb);
-	rb = NULL;
+	if (ring.prod)
+		pw_evring_close(&ring);
 	pw_maps_close(&m);
 	pingwall__destroy(skel);
 	skel = NULL;
@@ -1035,8 +1035,7 @@ static int bench_size(__u32 n)
 	if (check_verdicts(nf))
 		goto out;
 
-	rb = ring_buffer__new(bpf_map__fd(skel->maps.events), on_event, NULL, NULL);
-	if (!rb) {
+	if (pw_evring_open(&ring, bpf_map__fd(skel->maps.events), on_event, NULL)) {
 		pw_err("cannot open the event ring: %s", strerror(errno));
 		goto out;
 	}

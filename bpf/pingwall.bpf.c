@@ -304,11 +304,25 @@ static __always_inline __u8 snap(const struct pkt *p, __u8 *dst)
 	return n;
 }
 
+/* Submit flags: let this event wake the reader (flags 0, the kernel's
+ * adaptive rule: only if the reader has caught up) at most once per
+ * PW_WAKE_NS on this CPU; see pingwall.h. */
+static __always_inline __u64 wake_flags(struct pw_stats *st, __u64 now)
+{
+	if (!st)
+		return 0;
+	if (now - st->wake_ns < PW_WAKE_NS)
+		return BPF_RB_NO_WAKEUP;
+	st->wake_ns = now;
+	return 0;
+}
+
 static __always_inline int report(struct xdp_md *ctx, const struct pw_config *cfg,
 				  struct pw_stats *st, const struct pkt *p, int family,
 				  const struct pw_icmphdr *ic, __u32 rule, int verdict)
 {
 	struct pw_event *e;
+	__u64 now;
 
 	stat_inc(st, verdict == XDP_DROP ? PW_STAT_ICMP_DROP : PW_STAT_ICMP_PASS);
 	if (cfg->event_policy == PW_EVENTS_NONE ||
@@ -324,14 +338,13 @@ static __always_inline int report(struct xdp_md *ctx, const struct pw_config *cf
 		return verdict;
 	}
 
-	/* flags 0: adaptive wake-up, the consumer is woken only when it has
-	 * caught up; forcing a wake-up per event would cost a syscall's worth */
 	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 	if (!e) {
 		stat_inc(st, PW_STAT_EVENTS_LOST);
 		return verdict;
 	}
-	e->ts_ns = bpf_ktime_get_ns();
+	now = bpf_ktime_get_ns();
+	e->ts_ns = now;
 	e->ifindex = ctx->ingress_ifindex;
 	e->rule = rule;
 	e->verdict = verdict == XDP_DROP ? PW_VERDICT_DROP : PW_VERDICT_PASS;
@@ -363,7 +376,7 @@ static __always_inline int report(struct xdp_md *ctx, const struct pw_config *cf
 		__builtin_memcpy(e->dst, &ip6->daddr, 16);
 	}
 	e->caplen = snap(p, e->data);
-	bpf_ringbuf_submit(e, 0);
+	bpf_ringbuf_submit(e, wake_flags(st, now));
 	stat_inc(st, PW_STAT_EVENTS);
 	return verdict;
 }

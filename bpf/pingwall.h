@@ -28,7 +28,7 @@
 
 #include <linux/types.h>
 
-#define PW_ABI_VERSION		1
+#define PW_ABI_VERSION		2
 
 /* Map names; each map is pinned as <pin-dir>/<name>. */
 #define PW_MAP_BLOCKLIST	"blocklist"
@@ -185,14 +185,31 @@ enum pw_stat {
 	PW_STAT_MAX = 16,
 };
 
-/* Per-CPU: the counters, and the event token bucket (rate limit) state. */
+/* Per-CPU: the counters, the event token bucket (rate limit) state, and when
+ * this CPU last let the ring wake its reader. */
 struct pw_stats {
 	__u64 c[PW_STAT_MAX];
 	__u64 tb_ns;		/* last refill, bpf_ktime_get_ns() */
 	__u64 tb_tokens;	/* in 1e-9 events: one event costs PW_TB_EVENT */
+	__u64 wake_ns;		/* last event submitted with a wake-up allowed */
 };
 
 #define PW_TB_EVENT		1000000000ULL
+
+/*
+ * Reader wake-ups.  A wake-up costs the producing CPU an irq_work (an IPI, a
+ * VM exit in a guest): a couple of microseconds, the price of ~50 dropped
+ * packets.  So a CPU lets an event wake the reader (the kernel's adaptive
+ * rule: only if the reader has caught up) at most once per PW_WAKE_NS; the
+ * events in between go in with BPF_RB_NO_WAKEUP.  A reader therefore keeps
+ * polling the ring every PW_READER_TICK_NS until it has seen nothing for
+ * PW_READER_QUIET_NS (> PW_WAKE_NS), and only then sleeps until woken: an
+ * event that came without a wake-up follows, within PW_WAKE_NS, one that
+ * could wake it, so no event waits for the next wake-up.
+ */
+#define PW_WAKE_NS		100000ULL	/* 100 us */
+#define PW_READER_TICK_NS	250000ULL	/* 250 us */
+#define PW_READER_QUIET_NS	2000000ULL	/* 2 ms */
 
 /* IPv6 extension headers walked before the upper layer (hop-by-hop,
  * routing, fragment, destination options); a longer chain passes. */
@@ -235,7 +252,7 @@ _Static_assert(sizeof(struct pw_u32x2) == 8, "pw_u32x2 layout");
 _Static_assert(sizeof(struct pw_lpm6_key) == 20, "pw_lpm6_key layout");
 _Static_assert(sizeof(struct pw_config) == 80, "pw_config layout");
 _Static_assert(sizeof(struct pw_event) == 64 + PW_SNAPLEN, "pw_event layout");
-_Static_assert(sizeof(struct pw_stats) == 8 * (PW_STAT_MAX + 2), "pw_stats layout");
+_Static_assert(sizeof(struct pw_stats) == 8 * (PW_STAT_MAX + 3), "pw_stats layout");
 #endif
 
 #endif /* PINGWALL_H */

@@ -50,6 +50,7 @@
 
 #include "addr.h"
 #include "caps.h"
+#include "evring.h"
 #include "json.h"
 #include "log.h"
 #include "maps.h"
@@ -763,7 +764,7 @@ int main(int argc, char **argv)
 	char so[2 * NOPTS + 2];
 	const char *pin_opt = NULL, *iface = NULL, *pin_dir, *abbrev;
 	struct pw_stats st0 = { 0 }, st1 = { 0 };
-	struct ring_buffer *rb = NULL;
+	struct pw_evring ring = { .epfd = -1 };
 	struct sigaction sa = { 0 };
 	unsigned long long lost = 0, suppressed = 0, seen = 0;
 	char lock_path[PATH_MAX], ring_path[PATH_MAX], bad[256], err_msg[256];
@@ -891,9 +892,9 @@ int main(int argc, char **argv)
 	if (w.pcap_path && pcap_open_output())
 		goto out;
 
-	rb = ring_buffer__new(m.fd[PW_M_EVENTS], on_event, NULL, NULL);
-	if (!rb) {
-		pw_err("cannot read the event ring buffer: %s", strerror(errno));
+	err = pw_evring_open(&ring, m.fd[PW_M_EVENTS], on_event, NULL);
+	if (err) {
+		pw_err("cannot read the event ring buffer: %s", strerror(-err));
 		goto out;
 	}
 
@@ -937,11 +938,7 @@ int main(int argc, char **argv)
 			if (left < POLL_MS * 1000000LL)
 				ms = (left + 999999) / 1000000;
 		}
-		err = ring_buffer__poll(rb, ms);
-		/* the program wakes us only once we have caught up (adaptive
-		 * wake-up): consume on a quiet tick too, it is cheap */
-		if (err == 0)
-			err = ring_buffer__consume(rb);
+		err = pw_evring_poll(&ring, ms);
 		if (err == -ECANCELED || err == -EPIPE)
 			break;
 		if (err < 0 && err != -EINTR) {
@@ -967,7 +964,7 @@ int main(int argc, char **argv)
 	 * to the session, deliver it (later records stop the drain). */
 	w.stop_ns = mono_ns();
 	if (drain && !w.epipe && !w.write_errno && !w.pcap_errno) {
-		err = ring_buffer__consume(rb);
+		err = pw_evring_consume(&ring);
 		if (err < 0 && err != -ECANCELED && err != -EPIPE)
 			pw_dbg(1, "final drain: %s", strerror(-err));
 	}
@@ -990,7 +987,7 @@ int main(int argc, char **argv)
 out:
 	if (pcap_close_output())
 		ret = 1;
-	if (rb) {
+	if (ring.prod) {
 		pw_dbg(1, "%llu events older than this session skipped", w.stale);
 		fprintf(stderr, "icmpwatch: %llu events %s (%llu received), %llu lost (ring full), "
 			"%llu suppressed (rate limit); %llu ICMP packets seen\n", w.reported,
@@ -1001,7 +998,8 @@ out:
 			       "\"suppressed\":%llu,\"seen\":%llu}}\n", w.reported, w.received,
 			       lost, suppressed, seen);
 	}
-	ring_buffer__free(rb);
+	if (ring.prod)
+		pw_evring_close(&ring);
 	reader_unlock(lock_fd, lock_path);
 	pw_maps_close(&m);
 	return ret;

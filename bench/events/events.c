@@ -26,7 +26,7 @@
  *    unblocked echo, events all); each event carries bpf_ktime_get_ns()
  *    (CLOCK_MONOTONIC) taken in the program.  Two readers, one after the
  *    other:
- *      libbpf   an in-process ring_buffer__poll() loop (what icmpwatch does
+ *      evring   an in-process lib/evring.c loop (what icmpwatch does
  *               before formatting), stamped with CLOCK_MONOTONIC in the
  *               callback;
  *      icmpwatch the real binary, `icmpwatch -j --pin-dir DIR`, its stdout a
@@ -60,6 +60,7 @@
 
 #include "addr.h"
 #include "blocklist.h"
+#include "evring.h"
 #include "log.h"
 #include "maps.h"
 #include "pingwall.h"
@@ -309,7 +310,7 @@ static int read_stats(struct pw_stats *st)
 
 /* ---- the in-process consumer ------------------------------------------- */
 
-static struct ring_buffer *rb;
+static struct pw_evring ring = { .epfd = -1 };
 static pthread_t consumer_tid;
 static bool consumer_started;
 static int want_active, is_active, stop_consumer;	/* __atomic */
@@ -340,8 +341,8 @@ static void *consumer(void *arg)
 			continue;
 		}
 		__atomic_store_n(&is_active, 1, __ATOMIC_RELEASE);
-		/* icmpwatch's loop: epoll with adaptive wake-up */
-		ring_buffer__poll(rb, 20);
+		/* icmpwatch's loop (lib/evring.c) */
+		pw_evring_poll(&ring, 20);
 	}
 	__atomic_store_n(&is_active, 0, __ATOMIC_RELEASE);
 	return NULL;
@@ -376,8 +377,7 @@ static int drain(void)
 
 static int consumer_start(void)
 {
-	rb = ring_buffer__new(ring_fd, on_event, NULL, NULL);
-	if (!rb) {
+	if (pw_evring_open(&ring, ring_fd, on_event, NULL)) {
 		pw_err("cannot open the event ring: %s", strerror(errno));
 		return -1;
 	}
@@ -396,8 +396,8 @@ static void consumer_stop(void)
 		pthread_join(consumer_tid, NULL);
 		consumer_started = false;
 	}
-	ring_buffer__free(rb);
-	rb = NULL;
+	if (ring.prod)
+		pw_evring_close(&ring);
 }
 
 /* ---- 1. cost ------------------------------------------------------------ */
@@ -537,7 +537,7 @@ static int bench_cost(int *fails)
 	printf("\n## Drop-path cost of events (BPF_PROG_TEST_RUN)\n\n");
 	printf("ns per packet, median (min) over %d interleaved rounds of %u repeats; "
 	       "ratio to `none` of the same path.  Ring %u MiB, drained by a thread on "
-	       "CPU %d (epoll, adaptive wake-up) while pingwall_xdp runs on CPU %d; "
+	       "CPU %d (lib/evring.c) while pingwall_xdp runs on CPU %d; "
 	       "--event-rate %u/s per CPU.  Load average after the run: %s.\n\n", opt.rounds,
 	       opt.repeat, BENCH_RING >> 20, other_cpu, bench_cpu, opt.rate, loadavg());
 	printf("| path |");
@@ -662,7 +662,7 @@ static int lat_libbpf(struct lat_row *row)
 		return -1;
 	consumer_set(0);
 	lat_mode = false;
-	row->reader = "libbpf ring_buffer__poll(), in process";
+	row->reader = "lib/evring.c (icmpwatch's loop), in process";
 	row->expected = opt.nlat;
 	lat_summary(row, lat_ns, lat_n);
 	return 0;

@@ -392,7 +392,7 @@ result "... and so did the drop counter" test "$d_b" -ge $((d_a + 2 * COUNT))
 result "... the blocklist is the same" eval '[ "$("$BC" save)" = "$list_a" ]'
 
 # ---- maps of another ABI or layout --------------------------------------------------------
-# abi_version 2 written into the running config: everyone refuses, nothing changes
+# abi_version 99 written into the running config: everyone refuses, nothing changes
 cfg_bytes()
 {
 	"$BPFTOOL" -j map lookup pinned "$PIN/config" key 0 0 0 0 |
@@ -403,14 +403,14 @@ orig=$(cfg_bytes)
 set -- $orig
 shift 4
 # shellcheck disable=SC2068,SC2086
-"$BPFTOOL" map update pinned "$PIN/config" key 0 0 0 0 value 2 0 0 0 $@
+"$BPFTOOL" map update pinned "$PIN/config" key 0 0 0 0 value 99 0 0 0 $@
 abi_refused()
 {
-	[ "$RC" = 1 ] && one_line && [[ $OUT_STDERR == *"ABI version 2"* ]] &&
+	[ "$RC" = 1 ] && one_line && [[ $OUT_STDERR == *"ABI version 99"* ]] &&
 		[[ $OUT_STDERR == *"blockctl save"*"--blocklist"* ]] && [ -z "$OUT_STDOUT" ]
 }
 run "$BC" list
-result "config of ABI version 2: blockctl list exits 1, one line and a migration hint" abi_refused
+result "config of ABI version 99: blockctl list exits 1, one line and a migration hint" abi_refused
 run "$BC" add 198.18.201.0/24
 result "... blockctl add too" abi_refused
 run "$PW" status
@@ -422,7 +422,7 @@ result "... pingwall attach too, leaving the running program ($prog_b)" \
 	eval 'abi_refused && [ "$(xdp_prog "$IF")" = "$prog_b" ]'
 # shellcheck disable=SC2086
 "$BPFTOOL" map update pinned "$PIN/config" key 0 0 0 0 value $orig
-result "... and with version 1 back, the blocklist is untouched" \
+result "... and with its own version back, the blocklist is untouched" \
 	eval '[ "$("$BC" save)" = "$list_a" ]'
 
 # an older layout: a config of 64 bytes and a blocklist, pinned by hand
