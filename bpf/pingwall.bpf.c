@@ -233,6 +233,16 @@ static __always_inline void stat_inc(struct pw_stats *st, enum pw_stat i)
 		st->c[i]++;	/* per-CPU: no atomic needed */
 }
 
+/* Count a frame that passes without a look at the blocklist (a rare path:
+ * the common ones do not pay for the stats lookup). */
+static __always_inline int count(enum pw_stat i)
+{
+	__u32 zero = 0;
+
+	stat_inc(bpf_map_lookup_elem(&stats, &zero), i);
+	return XDP_PASS;
+}
+
 static __always_inline int is_echo(int family, __u8 type)
 {
 	if (family == 4)
@@ -485,12 +495,10 @@ static __always_inline int handle_v4(struct xdp_md *ctx, struct pkt *p)
 {
 	struct iphdr *ip = p->l3;
 	struct pw_icmphdr *ic;
-	struct pw_stats *st;
-	__u32 zero = 0, hl, tot;
+	__u32 hl, tot;
 
 	if ((void *)(ip + 1) > p->end || ip->protocol != IPPROTO_ICMP)
 		return XDP_PASS;
-	st = bpf_map_lookup_elem(&stats, &zero);
 	hl = ip->ihl * 4;
 	tot = bpf_ntohs(ip->tot_len);
 	/* before 6.18 the verifier drops every bound after a byte swap */
@@ -501,21 +509,15 @@ static __always_inline int handle_v4(struct xdp_md *ctx, struct pkt *p)
 		/* a non-first fragment may be short: it is a fragment first */
 		if (ip->version == 4 && hl >= sizeof(*ip) && tot >= hl &&
 		    (ip->frag_off & bpf_htons(0x1fff)) && p->l3 + tot <= p->end)
-			goto fragment;
-		stat_inc(st, PW_STAT_MALFORMED);
-		return XDP_PASS;
+			return count(PW_STAT_FRAGMENTS);
+		return count(PW_STAT_MALFORMED);
 	}
 	if (ip->frag_off & bpf_htons(0x1fff))
-		goto fragment;
+		return count(PW_STAT_FRAGMENTS);
 	ic = (void *)ip + hl;
-	if ((void *)(ic + 1) > p->end) {
-		stat_inc(st, PW_STAT_MALFORMED);
-		return XDP_PASS;
-	}
+	if ((void *)(ic + 1) > p->end)
+		return count(PW_STAT_MALFORMED);
 	return pw_icmp4(ctx, p->l3 - p->data, (void *)ic - p->data, meta_of(p));
-fragment:
-	stat_inc(st, PW_STAT_FRAGMENTS);
-	return XDP_PASS;
 }
 
 struct pw_ipv6_ext {
@@ -548,8 +550,7 @@ static __always_inline int handle_v6(struct xdp_md *ctx, struct pkt *p)
 {
 	struct ipv6hdr *ip6 = p->l3;
 	struct pw_icmphdr *ic;
-	struct pw_stats *st;
-	__u32 zero = 0, plen;
+	__u32 plen;
 	void *l4, *pend;
 	__u8 nh;
 	int i;
@@ -559,15 +560,12 @@ static __always_inline int handle_v6(struct xdp_md *ctx, struct pkt *p)
 	nh = ip6->nexthdr;
 	if (nh != IPPROTO_ICMPV6 && !is_v6_ext(nh))
 		return XDP_PASS;
-	st = bpf_map_lookup_elem(&stats, &zero);
 	plen = bpf_ntohs(ip6->payload_len);
 	barrier_var(plen);	/* see handle_v4() */
 	plen &= 0xffff;
 	pend = (void *)(ip6 + 1) + plen;
-	if (ip6->version != 6 || !plen || pend > p->end) {
-		stat_inc(st, PW_STAT_MALFORMED);
-		return XDP_PASS;
-	}
+	if (ip6->version != 6 || !plen || pend > p->end)
+		return count(PW_STAT_MALFORMED);
 	l4 = ip6 + 1;
 #pragma unroll
 	for (i = 0; i < PW_V6_MAX_EXT; i++) {
@@ -579,38 +577,29 @@ static __always_inline int handle_v6(struct xdp_md *ctx, struct pkt *p)
 			return XDP_PASS;	/* another upper layer: not ICMPv6 */
 		/* every extension header is at least 8 bytes long and must lie
 		 * entirely within the payload */
-		if (l4 + 8 > p->end || l4 + 8 > pend) {
-			stat_inc(st, PW_STAT_MALFORMED);
-			return XDP_PASS;
-		}
+		if (l4 + 8 > p->end || l4 + 8 > pend)
+			return count(PW_STAT_MALFORMED);
 		if (nh == NEXTHDR_FRAGMENT) {
 			if (x->frag_off & bpf_htons(0xfff8)) {
 				/* counted only if the fragmentable part is, or may
 				 * lead to, ICMPv6: a fragment of UDP is not ICMP */
 				if (is_v6_ext(x->nexthdr) || x->nexthdr == IPPROTO_ICMPV6)
-					stat_inc(st, PW_STAT_FRAGMENTS);
+					return count(PW_STAT_FRAGMENTS);
 				return XDP_PASS;
 			}
 			l4 += 8;
 		} else {
 			l4 += (x->hdrlen + 1) * 8;
-			if (l4 > pend) {
-				stat_inc(st, PW_STAT_MALFORMED);
-				return XDP_PASS;
-			}
+			if (l4 > pend)
+				return count(PW_STAT_MALFORMED);
 		}
 		nh = x->nexthdr;
 	}
-	if (nh != IPPROTO_ICMPV6) {
-		if (is_v6_ext(nh))
-			stat_inc(st, PW_STAT_EXT_LIMIT);
-		return XDP_PASS;
-	}
+	if (nh != IPPROTO_ICMPV6)
+		return is_v6_ext(nh) ? count(PW_STAT_EXT_LIMIT) : XDP_PASS;
 	ic = l4;
-	if ((void *)(ic + 1) > p->end || (void *)(ic + 1) > pend) {
-		stat_inc(st, PW_STAT_MALFORMED);
-		return XDP_PASS;
-	}
+	if ((void *)(ic + 1) > p->end || (void *)(ic + 1) > pend)
+		return count(PW_STAT_MALFORMED);
 	return pw_icmp6(ctx, p->l3 - p->data, (void *)ic - p->data, meta_of(p));
 }
 

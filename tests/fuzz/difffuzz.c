@@ -44,6 +44,7 @@
 #include "addr.h"
 #include "blocklist.h"
 #include "log.h"
+#include "evring.h"
 #include "maps.h"
 #include "reference.h"
 #include "tap.h"
@@ -56,7 +57,7 @@
 
 static struct pingwall *skel;
 static struct pw_maps m;
-static struct ring_buffer *rb;
+static struct pw_evring ring = { .epfd = -1 };
 static int prog_fd = -1;
 static unsigned int lo_ifindex;
 
@@ -697,7 +698,7 @@ static int check(const struct frame *f, const struct pw_ref_result *w, struct ou
 	o->err = bpf_prog_test_run_opts(prog_fd, &opts);
 	o->t1 = mono_ns();
 	o->ret = opts.retval;
-	ring_buffer__consume(rb);
+	pw_evring_consume(&ring);
 	o->nev = nev;
 
 	if (f->len < ETH_HLEN) {
@@ -908,8 +909,7 @@ static bool setup(void)
 	pw_maps_init(&m);
 	if (pw_maps_from_fds(&m, fds) || !m.cfg)
 		return tap_ok(0, "pw_maps_from_fds validates the maps");
-	rb = ring_buffer__new(m.fd[PW_M_EVENTS], on_event, NULL, NULL);
-	if (!rb)
+	if (pw_evring_open(&ring, m.fd[PW_M_EVENTS], on_event, NULL))
 		return tap_ok(0, "ring buffer consumer on the events map");
 	prog_fd = bpf_program__fd(skel->progs.pingwall_xdp);
 	return tap_ok(1, "pingwall_xdp loads with unpinned maps sized for %d rules", N_RULES);
@@ -1116,7 +1116,8 @@ int main(int argc, char **argv)
 	}
 out:
 	free(rules);
-	ring_buffer__free(rb);
+	if (ring.prod)
+		pw_evring_close(&ring);
 	pw_maps_close(&m);
 	pingwall__destroy(skel);
 	return tap_done();

@@ -41,6 +41,7 @@
 #include "addr.h"
 #include "blocklist.h"
 #include "log.h"
+#include "evring.h"
 #include "maps.h"
 #include "tap.h"
 #include "pingwall.skel.h"
@@ -71,7 +72,7 @@
 
 static struct pingwall *skel;
 static struct pw_maps m;
-static struct ring_buffer *rb;
+static struct pw_evring ring = { .epfd = -1 };
 static int prog_fd = -1;
 static unsigned int lo_ifindex;
 
@@ -483,7 +484,7 @@ static void run(const __u8 *data, __u32 len, struct result *r)
 	r->err = bpf_prog_test_run_opts(prog_fd, &o);	/* 0 or -errno */
 	r->t1 = mono_ns();
 	r->ret = o.retval;
-	ring_buffer__consume(rb);
+	pw_evring_consume(&ring);
 	r->nev = nev;
 	if (nev)
 		r->ev = evs[0];
@@ -804,8 +805,8 @@ static bool setup(void)
 	       "capacity %u, config max_entries %u abi %u", m.capacity, m.cfg->max_entries,
 	       m.cfg->abi_version);
 
-	rb = ring_buffer__new(m.fd[PW_M_EVENTS], on_event, NULL, NULL);
-	if (!tap_ok(rb != NULL, "ring buffer consumer on the events map"))
+	if (!tap_ok(!pw_evring_open(&ring, m.fd[PW_M_EVENTS], on_event, NULL),
+		    "ring buffer reader (lib/evring.c) on the events map"))
 		return false;
 	prog_fd = bpf_program__fd(skel->progs.pingwall_xdp);
 	return true;
@@ -2204,7 +2205,8 @@ int main(void)
 		test_random();
 	}
 
-	ring_buffer__free(rb);
+	if (ring.prod)
+		pw_evring_close(&ring);
 	pw_maps_close(&m);
 	pingwall__destroy(skel);
 	return tap_done();
