@@ -1,9 +1,10 @@
 # SPDX-License-Identifier: GPL-2.0-only
 # shellcheck shell=bash disable=SC2034
 #
-# common.sh - what faults.sh, concurrency.sh and hostile.sh share: the root and
-# tool checks, the re-execution under `unshare -m`, the build dir, TAP output,
-# background children and the cleanup trap.  Source it first, then
+# common.sh - what the e2e scripts (e2e.sh, events.sh, production.sh, faults.sh,
+# concurrency.sh, hostile.sh) share: the root and tool checks, the re-execution
+# under `unshare -m`, the build dir, TAP output, background children and the
+# cleanup trap.  Source it first, then
 #
 #	e2e_init NAME TOOL... -- "$@"	skip unless root and the TOOLs exist; re-exec
 #					under `unshare -m`; set SRC BUILD PW BC IW PY
@@ -13,7 +14,8 @@
 #	tap_end				print the plan; exit 0 when nothing failed
 #
 # TAP: ok, not_ok, skip DESC WHY, diag, result DESC CMD..., run CMD... (stdout in
-# OUT_STDOUT, stderr in OUT_STDERR, both in OUT, status in RC).
+# OUT_STDOUT, stderr in OUT_STDERR, both in OUT, status in RC).  Background
+# children go in BG_PIDS (bg_done PID reaps one); iw_start runs icmpwatch.
 
 e2e_init()
 {
@@ -101,6 +103,7 @@ e2e_cleanup()
 
 	trap - EXIT INT TERM
 	for p in "${BG_PIDS[@]}"; do
+		kill -CONT "$p" 2>/dev/null	# a stopped child would never see the TERM
 		kill "$p" 2>/dev/null
 	done
 	for p in "${BG_PIDS[@]}"; do
@@ -236,6 +239,56 @@ for a in x.get("attached", []):
     i = i or (a.get("prog") or {}).get("id", 0)
 print(i or "")
 '
+}
+
+# our_procs: the processes running one of our binaries in this mount namespace
+# (i.e. started by us), as "PID EXE" lines.
+our_procs()
+{
+	local p exe mns
+
+	mns=$(readlink /proc/self/ns/mnt)
+	for p in /proc/[0-9]*; do
+		exe=$(readlink "$p/exe" 2>/dev/null) || continue
+		exe=${exe% (deleted)}
+		case $exe in
+		"$PW" | "$BC" | "$IW") ;;
+		*) continue ;;
+		esac
+		[ "$(readlink "$p/ns/mnt" 2>/dev/null)" = "$mns" ] || continue
+		echo "${p#/proc/} $exe"
+	done
+}
+
+# wait_epoll PID: until PID has an epoll fd (icmpwatch has set up its ring
+# buffer); fails if PID ends first or after 3 s.
+wait_epoll()
+{
+	local i fd
+
+	for ((i = 0; i < 60; i++)); do
+		for fd in /proc/"$1"/fd/*; do
+			[[ $(readlink "$fd" 2>/dev/null) == *eventpoll* ]] && return 0
+		done
+		kill -0 "$1" 2>/dev/null || return 1
+		sleep 0.05
+	done
+	return 1
+}
+
+# iw_start FILE ARG...: icmpwatch ARGs in the background (pid in IW_PID), stdout
+# in FILE, stderr in FILE.err; returns once its ring buffer is set up (or it ended).
+IW_PID=
+iw_start()
+{
+	local f=$1
+
+	shift
+	"$IW" "$@" >"$f" 2>"$f.err" &
+	IW_PID=$!
+	BG_PIDS+=("$IW_PID")
+	wait_epoll "$IW_PID" && sleep 0.1
+	return 0
 }
 
 # jlen: the length of the JSON array on stdin.

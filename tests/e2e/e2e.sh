@@ -4,188 +4,30 @@
 # e2e.sh [BUILD_DIR] - end-to-end test of pingwall, blockctl and icmpwatch with
 # real pings across a private lab (scripts/lab.sh).  TAP on stdout.
 #
-# The test re-executes itself under `unshare -m` with a private bpffs, so no
-# pin ever appears under the real /sys/fs/bpf.  XDP goes on the root-side veth
-# (it sees what arrives from the namespace); pings run inside the namespace
-# towards the root side, or from the root side for the echo-reply cases.
-# Traffic stays on the lab's veth pair, within 198.18.0.0/15 and 2001:db8::/32.
+# The test re-executes itself under `unshare -m` with a private bpffs
+# (tests/e2e/common.sh), so no pin ever appears under the real /sys/fs/bpf.
+# XDP goes on the root-side veth (it sees what arrives from the namespace);
+# pings run inside the namespace towards the root side, or from the root side
+# for the echo-reply cases.  Traffic stays on the lab's veth pair, within
+# 198.18.0.0/15 and 2001:db8::/32.
 # shellcheck disable=SC2016 # eval'd checks are single-quoted on purpose
+# shellcheck disable=SC2317 # some helpers run only through result and run (common.sh)
 
 set -u
-
-if [ "$(id -u)" != 0 ]; then
-	echo "1..0 # SKIP e2e needs root"
-	exit 0
-fi
-for t in ip ping unshare mount /usr/bin/python3; do
-	if ! command -v "$t" >/dev/null 2>&1; then
-		echo "1..0 # SKIP '$t' not found"
-		exit 0
-	fi
-done
-
-if [ -z "${PW_E2E_UNSHARED:-}" ]; then
-	if ! unshare -m --propagation private true 2>/dev/null; then
-		echo "1..0 # SKIP cannot create a mount namespace (unshare -m)"
-		exit 0
-	fi
-	export PW_E2E_UNSHARED=1
-	exec unshare -m --propagation private -- /bin/bash "$0" "$@"
-fi
-
-SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-BUILD=${1:-${PW_BUILD:-build}}
-if ! BUILD=$(cd "$BUILD" 2>/dev/null && pwd); then
-	echo "Bail out! build dir '${1:-${PW_BUILD:-build}}' not found"
-	exit 1
-fi
-PW=$BUILD/loader/pingwall
-BC=$BUILD/tools/blockctl
-IW=$BUILD/tools/icmpwatch
-for b in "$PW" "$BC" "$IW"; do
-	if [ ! -x "$b" ]; then
-		echo "Bail out! '$b' not built"
-		exit 1
-	fi
-done
-PY=/usr/bin/python3
+# shellcheck source-path=SCRIPTDIR source=common.sh
+. "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+e2e_init e2e ip ping unshare mount /usr/bin/python3 -- "$@"
 HAVE_SCAPY=
-$PY -c 'import scapy.all' >/dev/null 2>&1 && HAVE_SCAPY=1
-HAVE_BPFTOOL=
-BPFTOOL=$(command -v bpftool || { [ -x /usr/sbin/bpftool ] && echo /usr/sbin/bpftool; })
-[ -n "$BPFTOOL" ] && HAVE_BPFTOOL=1
-
-# shellcheck source-path=SCRIPTDIR/../.. source=scripts/lab.sh
-. "$SRC/scripts/lab.sh"
-
-TMP=
-BG_PIDS=()	# background children not yet reaped (a reaped pid may be reused)
-
-bg_done()
-{
-	local p keep=()
-
-	wait "$1" 2>/dev/null
-	BG_RC=$?
-	for p in "${BG_PIDS[@]}"; do
-		[ "$p" = "$1" ] || keep+=("$p")
-	done
-	BG_PIDS=("${keep[@]}")
-	return $BG_RC
-}
-
-cleanup()
-{
-	local p
-
-	trap - EXIT INT TERM
-	for p in "${BG_PIDS[@]}"; do
-		kill "$p" 2>/dev/null
-	done
-	for p in "${BG_PIDS[@]}"; do
-		wait "$p" 2>/dev/null
-	done
-	# Removing the veth detaches XDP; unmounting the private bpffs drops the
-	# pins and with them the maps.  Purge first anyway, to leave it tidy.
-	if [ -n "$LAB_BPFFS" ] && [ -n "${PINGWALL_PIN_DIR:-}" ] && [ -e "$PINGWALL_PIN_DIR" ]; then
-		timeout 10 "$PW" detach --all --purge >/dev/null 2>&1
-	fi
-	lab_down
-	[ -n "$TMP" ] && rm -rf "$TMP"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-# ---- TAP ----------------------------------------------------------------
-N=0
-FAILED=0
-
-ok()
-{
-	N=$((N + 1))
-	echo "ok $N - $*"
-}
-
-not_ok()
-{
-	N=$((N + 1))
-	FAILED=$((FAILED + 1))
-	echo "not ok $N - $*"
-}
-
-skip()
-{
-	N=$((N + 1))
-	echo "ok $N - $1 # SKIP $2"
-}
-
-# diag ARG...: each argument, each of its lines, as a TAP comment.
-diag()
-{
-	local a l
-
-	for a in "$@"; do
-		while IFS= read -r l; do
-			printf '#   %s\n' "$l"
-		done <<<"$a"
-	done
-}
-
-# result DESC COND...: ok if the command COND succeeds, else not ok + the output of
-# the last run().
-result()
-{
-	local desc=$1
-
-	shift
-	if "$@"; then
-		ok "$desc"
-	else
-		not_ok "$desc"
-		[ -n "${OUT:-}" ] && diag "last command: ${CMD:-}" "rc=$RC" "$OUT"
-		return 1
-	fi
-}
-
-# run CMD...: run, keep stdout in OUT_STDOUT, stdout+stderr in OUT, status in RC.
-run()
-{
-	local e
-
-	CMD="$*"
-	e=$(mktemp "$TMP/err.XXXXXX")
-	OUT_STDOUT=$("$@" 2>"$e")
-	RC=$?
-	OUT_STDERR=$(cat "$e")
-	rm -f "$e"
-	OUT=$OUT_STDOUT${OUT_STDOUT:+${OUT_STDERR:+$'\n'}}$OUT_STDERR
-	return $RC
-}
+"$PY" -c 'import scapy.all' >/dev/null 2>&1 && HAVE_SCAPY=1
 
 # ---- helpers --------------------------------------------------------------
-is_v6()
-{
-	[[ $1 == *:* ]]
-}
-
-# ns_ping DST [ping args]: one echo from inside the namespace, 1 s bound.
-ns_ping()
-{
-	local dst=$1 fam=-4
-
-	shift
-	is_v6 "$dst" && fam=-6
-	run ip netns exec "$LAB_NS" ping "$fam" -n -q -c1 -W1 "$@" "$dst"
-}
-
 # root_ping DST [ping args]: one echo from the root side into the namespace.
 root_ping()
 {
 	local dst=$1 fam=-4
 
 	shift
-	is_v6 "$dst" && fam=-6
+	[[ $dst == *:* ]] && fam=-6
 	run ping "$fam" -n -q -c1 -W1 "$@" "$dst"
 }
 
@@ -204,53 +46,12 @@ bc()
 	run "$BC" "$@"
 }
 
-# Processes running one of our binaries in this mount namespace (i.e. started by us).
-our_procs()
-{
-	local p exe mns
-
-	mns=$(readlink /proc/self/ns/mnt)
-	for p in /proc/[0-9]*; do
-		exe=$(readlink "$p/exe" 2>/dev/null) || continue
-		exe=${exe% (deleted)}
-		case $exe in
-		"$PW" | "$BC" | "$IW") ;;
-		*) continue ;;
-		esac
-		[ "$(readlink "$p/ns/mnt" 2>/dev/null)" = "$mns" ] || continue
-		echo "${p#/proc/} $exe"
-	done
-}
-
 xdp_on()
 {
 	ip -d link show dev "$LAB_IF" 2>/dev/null | grep -Eq 'prog/xdp|xdp(generic|drv|offload)? '
 }
 
-# iw_start FILE ARGS...: icmpwatch -j ARGS in the background, output in FILE; returns
-# once it has set up its ring buffer (an epoll fd exists) or after 2 s.
-IW_PID=
-iw_start()
-{
-	local f=$1 i fd
-
-	shift
-	"$IW" -j -i "$LAB_IF" "$@" >"$f" 2>"$f.err" &
-	IW_PID=$!
-	BG_PIDS+=("$IW_PID")
-	for ((i = 0; i < 40; i++)); do
-		for fd in /proc/"$IW_PID"/fd/*; do
-			if [[ $(readlink "$fd" 2>/dev/null) == *eventpoll* ]]; then
-				sleep 0.1
-				return 0
-			fi
-		done
-		kill -0 "$IW_PID" 2>/dev/null || return 0
-		sleep 0.05
-	done
-}
-
-# iw_wait: wait for icmpwatch; its status in IW_RC.
+# iw_wait: wait for icmpwatch (iw_start); its status in IW_RC.
 iw_wait()
 {
 	bg_done "$IW_PID"
@@ -262,7 +63,7 @@ iw_wait()
 # of them has all the given keys with the given values (compared as strings).
 json_lines()
 {
-	$PY - "$@" <<'EOF'
+	"$PY" - "$@" <<'EOF'
 import json, sys
 # KEY=VALUE: KEY must be there with VALUE; ?KEY=VALUE: if KEY is there, with VALUE.
 path, want = sys.argv[1], dict(a.split("=", 1) for a in sys.argv[2:])
@@ -313,39 +114,8 @@ iw_check()
 	fi
 }
 
-# py_json PROGRAM: run a python check on $OUT_STDOUT (as `data`, already parsed).
-py_json()
-{
-	local prog=$1
-
-	shift
-	printf '%s' "$OUT_STDOUT" | $PY -c '
-import json, sys
-try:
-    data = json.loads(sys.stdin.read())
-except ValueError as e:
-    print("not JSON: %s" % e)
-    sys.exit(1)
-args = sys.argv[2:]
-exec(sys.argv[1])
-' "$prog" "$@"
-}
-
 # ---- set-up -----------------------------------------------------------------
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/pw-e2e.XXXXXX") || { echo "Bail out! mktemp"; exit 1; }
-if ! lab_private_bpffs 2>"$TMP/lab.err"; then
-	echo "Bail out! cannot mount a private bpffs: $(cat "$TMP/lab.err")"
-	exit 1
-fi
-if ! lab_up e2e 2>"$TMP/lab.err"; then
-	echo "Bail out! cannot set up the lab: $(cat "$TMP/lab.err")"
-	exit 1
-fi
-PIN=$PINGWALL_PIN_DIR
-IF=$LAB_IF
-R4=$LAB_V4_ROOT R6=$LAB_V6_ROOT
-N4=$LAB_V4_NS N6=$LAB_V6_NS
-M4=$LAB_V4_NS2 M6=$LAB_V6_NS2
+e2e_lab e2e
 ID=$((0x4000 + $$ % 0x3000))	# echo identifiers: ID, ID+1, ...
 diag "lab $LAB_NS: $IF $R4 $R6 <-> $N4 $N6 (also $M4 $M6), pin dir $PIN"
 
@@ -385,7 +155,7 @@ result "ping -6 $R6 passes before any rule" passes "$R6"
 # ---- source match, with icmpwatch ------------------------------------------------
 run "$BC" add "$N4"
 result "blockctl add $N4 exits 0" test "$RC" = 0
-iw_start "$TMP/iw1" -c 1 -t 5
+iw_start "$TMP/iw1" -j -i "$IF" -c 1 -t 5
 result "ping from blocked $N4 fails at the first packet" fails "$R4" -e "$ID"
 iw_wait
 iw_check "icmpwatch -j reports the drop (src $N4, dst $R4, type 8, id/seq)" "$TMP/iw1" \
@@ -394,7 +164,7 @@ result "icmpwatch -c 1 -t 5 exits 0" test "$IW_RC" = 0
 
 run "$BC" add "$N6"
 result "blockctl add $N6 exits 0" test "$RC" = 0
-iw_start "$TMP/iw2" -c 1 -t 5
+iw_start "$TMP/iw2" -j -i "$IF" -c 1 -t 5
 result "ping -6 from blocked $N6 fails at the first packet" fails "$R6" -e $((ID + 1))
 iw_wait
 iw_check "icmpwatch -j reports the v6 drop (src $N6, type 128, id/seq)" "$TMP/iw2" \
@@ -418,7 +188,7 @@ tcp_from_ns()
 {
 	local addr=$1 port=$2
 
-	$PY -c '
+	"$PY" -c '
 import socket, sys
 a, p = sys.argv[1], int(sys.argv[2])
 s = socket.socket(socket.AF_INET6 if ":" in a else socket.AF_INET)
@@ -434,7 +204,7 @@ c.close()
 	local lp=$!
 
 	BG_PIDS+=("$lp")
-	run ip netns exec "$LAB_NS" $PY -c '
+	run ip netns exec "$LAB_NS" "$PY" -c '
 import socket, sys, time
 a, p = sys.argv[1], int(sys.argv[2])
 end = time.time() + 3
@@ -456,14 +226,14 @@ sys.exit(0 if d == b"pingwall" else 1)
 	kill "$lp" 2>/dev/null
 	bg_done "$lp"
 	RC=$rc
-	return $rc
+	return "$rc"
 }
 result "TCP from blocked $N4 passes" tcp_from_ns "$R4" "$PORT"
 result "TCP from blocked $N6 passes" tcp_from_ns "$R6" $((PORT + 1))
 
 udp_refused()
 {
-	run $PY -c '
+	run "$PY" -c '
 import socket, sys
 a = sys.argv[1]
 s = socket.socket(socket.AF_INET6 if ":" in a else socket.AF_INET, socket.SOCK_DGRAM)
@@ -575,7 +345,7 @@ run "$PW" attach "$IF"
 result "detach + attach back in the default mode exits 0" test "$RC" = 0
 
 # ---- bpftool sees the pinned blocklist ----------------------------------------------
-if [ -n "$HAVE_BPFTOOL" ]; then
+if [ -n "$BPFTOOL" ]; then
 	run "$BPFTOOL" -j map dump pinned "$PIN/blocklist"
 	result "bpftool map dump pinned $PIN/blocklist shows $N4/32" py_json '
 want = [int(x) for x in args[0].split(".")]
@@ -638,8 +408,8 @@ result "a failed attach leaves no link pin" test ! -e "$EMPTY/links/nosuchif0"
 # ---- VLAN-tagged echo requests (injected: this kernel has no VLAN devices) ---------------
 if [ -n "$HAVE_SCAPY" ]; then
 	bc add "$N4" "$N6"
-	iw_start "$TMP/iw3" -c 5 -t 15
-	run ip netns exec "$LAB_NS" $PY - "$LAB_PEER" "$LAB_MAC_NS" "$LAB_MAC_ROOT" \
+	iw_start "$TMP/iw3" -j -i "$IF" -c 5 -t 15
+	run ip netns exec "$LAB_NS" "$PY" - "$LAB_PEER" "$LAB_MAC_NS" "$LAB_MAC_ROOT" \
 		"$N4" "$R4" "$M4" "$N6" "$R6" "$ID" <<'EOF'
 import sys
 from scapy.all import Ether, Dot1Q, Dot1AD, IP, IPv6, ICMP, ICMPv6EchoRequest, sendp, conf
@@ -706,5 +476,4 @@ fi
 procs=$(our_procs)
 result "no pingwall/blockctl/icmpwatch process left" test -z "$procs"
 
-echo "1..$N"
-[ "$FAILED" = 0 ]
+tap_end

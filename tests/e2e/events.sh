@@ -7,160 +7,23 @@
 # accounting under a bounded flood (delivered + lost + suppressed = seen), the
 # --event-rate cap, and the --src/--dst/--addr/--type filters.  TAP on stdout.
 #
-# Same world as e2e.sh: re-executed under `unshare -m` with a private bpffs,
-# one lab from scripts/lab.sh, XDP on the root-side veth, traffic from the
-# namespace (198.18.0.0/15, 2001:db8::/32 only), every flood bounded in time.
+# Same world as e2e.sh (tests/e2e/common.sh): re-executed under `unshare -m`
+# with a private bpffs, one lab from scripts/lab.sh, XDP on the root-side veth,
+# traffic from the namespace (198.18.0.0/15, 2001:db8::/32 only), every flood
+# bounded in time.
 # shellcheck disable=SC2016 # eval'd checks are single-quoted on purpose
+# shellcheck disable=SC2317 # some helpers run only through result and run (common.sh)
 
 set -u
-
-if [ "$(id -u)" != 0 ]; then
-	echo "1..0 # SKIP events e2e needs root"
-	exit 0
-fi
-for t in ip ping unshare mount taskset /usr/bin/python3; do
-	if ! command -v "$t" >/dev/null 2>&1; then
-		echo "1..0 # SKIP '$t' not found"
-		exit 0
-	fi
-done
-
-if [ -z "${PW_E2E_UNSHARED:-}" ]; then
-	if ! unshare -m --propagation private true 2>/dev/null; then
-		echo "1..0 # SKIP cannot create a mount namespace (unshare -m)"
-		exit 0
-	fi
-	export PW_E2E_UNSHARED=1
-	exec unshare -m --propagation private -- /bin/bash "$0" "$@"
-fi
-
-SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-BUILD=${1:-${PW_BUILD:-build}}
-if ! BUILD=$(cd "$BUILD" 2>/dev/null && pwd); then
-	echo "Bail out! build dir '${1:-${PW_BUILD:-build}}' not found"
-	exit 1
-fi
-PW=$BUILD/loader/pingwall
-BC=$BUILD/tools/blockctl
-IW=$BUILD/tools/icmpwatch
-for b in "$PW" "$BC" "$IW"; do
-	if [ ! -x "$b" ]; then
-		echo "Bail out! '$b' not built"
-		exit 1
-	fi
-done
-PY=/usr/bin/python3
+# shellcheck source-path=SCRIPTDIR source=common.sh
+. "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+e2e_init events ip ping unshare mount taskset /usr/bin/python3 -- "$@"
 HAVE_SCAPY=
-$PY -c 'import scapy.all' >/dev/null 2>&1 && HAVE_SCAPY=1
+"$PY" -c 'import scapy.all' >/dev/null 2>&1 && HAVE_SCAPY=1
 TCPDUMP=$(command -v tcpdump || { [ -x /usr/sbin/tcpdump ] && echo /usr/sbin/tcpdump; })
 TSHARK=$(command -v tshark)
-BPFTOOL=$(command -v bpftool || { [ -x /usr/sbin/bpftool ] && echo /usr/sbin/bpftool; })
 
-# shellcheck source-path=SCRIPTDIR/../.. source=scripts/lab.sh
-. "$SRC/scripts/lab.sh"
-
-TMP=
-BG_PIDS=()	# background children not yet reaped (a reaped pid may be reused)
-
-bg_done()
-{
-	local p keep=()
-
-	wait "$1" 2>/dev/null
-	BG_RC=$?
-	for p in "${BG_PIDS[@]}"; do
-		[ "$p" = "$1" ] || keep+=("$p")
-	done
-	BG_PIDS=("${keep[@]}")
-	return $BG_RC
-}
-
-cleanup()
-{
-	local p
-
-	trap - EXIT INT TERM
-	for p in "${BG_PIDS[@]}"; do
-		kill -CONT "$p" 2>/dev/null
-		kill "$p" 2>/dev/null
-	done
-	for p in "${BG_PIDS[@]}"; do
-		wait "$p" 2>/dev/null
-	done
-	if [ -n "$LAB_BPFFS" ] && [ -n "${PINGWALL_PIN_DIR:-}" ] && [ -e "$PINGWALL_PIN_DIR" ]; then
-		timeout 10 "$PW" detach --all --purge >/dev/null 2>&1
-	fi
-	lab_down
-	[ -n "$TMP" ] && rm -rf "$TMP"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-# ---- TAP ----------------------------------------------------------------
-N=0
-FAILED=0
-
-ok()
-{
-	N=$((N + 1))
-	echo "ok $N - $*"
-}
-
-not_ok()
-{
-	N=$((N + 1))
-	FAILED=$((FAILED + 1))
-	echo "not ok $N - $*"
-}
-
-skip()
-{
-	N=$((N + 1))
-	echo "ok $N - $1 # SKIP $2"
-}
-
-diag()
-{
-	local a l
-
-	for a in "$@"; do
-		while IFS= read -r l; do
-			printf '#   %s\n' "$l"
-		done <<<"$a"
-	done
-}
-
-# result DESC COND...: ok if COND succeeds, else not ok + the last run()'s output.
-result()
-{
-	local desc=$1
-
-	shift
-	if "$@"; then
-		ok "$desc"
-	else
-		not_ok "$desc"
-		[ -n "${OUT:-}" ] && diag "last command: ${CMD:-}" "rc=${RC:-}" "$OUT"
-		return 1
-	fi
-}
-
-# run CMD...: stdout in OUT_STDOUT, stderr in OUT_STDERR, both in OUT, status in RC.
-run()
-{
-	local e
-
-	CMD="$*"
-	e=$(mktemp "$TMP/err.XXXXXX")
-	OUT_STDOUT=$("$@" 2>"$e")
-	RC=$?
-	OUT_STDERR=$(cat "$e")
-	rm -f "$e"
-	OUT=$OUT_STDOUT${OUT_STDOUT:+${OUT_STDERR:+$'\n'}}$OUT_STDERR
-	return $RC
-}
-
+# ---- helpers --------------------------------------------------------------
 # pycheck DESC PROGRAM ARGS...: a python check (prints why on failure) as one TAP line.
 pycheck()
 {
@@ -168,7 +31,7 @@ pycheck()
 
 	shift 2
 	CMD="python check: $desc"
-	OUT=$($PY -c "$prog" "$@" 2>&1)
+	OUT=$("$PY" -c "$prog" "$@" 2>&1)
 	RC=$?
 	if [ $RC = 0 ]; then
 		ok "$desc"
@@ -188,52 +51,10 @@ now_ms()
 	echo $((t / 1000000))
 }
 
-# ---- helpers --------------------------------------------------------------
 # (a function: do not put it in the background, the pid would be a subshell's)
 nsx()
 {
 	ip netns exec "$LAB_NS" "$@"
-}
-
-# Processes running one of our binaries in this mount namespace.
-our_procs()
-{
-	local p exe mns
-
-	mns=$(readlink /proc/self/ns/mnt)
-	for p in /proc/[0-9]*; do
-		exe=$(readlink "$p/exe" 2>/dev/null) || continue
-		exe=${exe% (deleted)}
-		case $exe in
-		"$PW" | "$BC" | "$IW") ;;
-		*) continue ;;
-		esac
-		[ "$(readlink "$p/ns/mnt" 2>/dev/null)" = "$mns" ] || continue
-		echo "${p#/proc/} $exe"
-	done
-}
-
-# iw_start FILE ARGS...: icmpwatch ARGS in the background, stdout in FILE, stderr
-# in FILE.err; returns once its ring buffer is set up (an epoll fd exists).
-IW_PID=
-iw_start()
-{
-	local f=$1 i fd
-
-	shift
-	"$IW" "$@" >"$f" 2>"$f.err" &
-	IW_PID=$!
-	BG_PIDS+=("$IW_PID")
-	for ((i = 0; i < 60; i++)); do
-		for fd in /proc/"$IW_PID"/fd/*; do
-			if [[ $(readlink "$fd" 2>/dev/null) == *eventpoll* ]]; then
-				sleep 0.1
-				return 0
-			fi
-		done
-		kill -0 "$IW_PID" 2>/dev/null || return 0
-		sleep 0.05
-	done
 }
 
 # iw_stop [SIG]: signal icmpwatch (default INT) and wait; status in IW_RC, the
@@ -245,6 +66,7 @@ iw_stop()
 	t0=$(now_ms)
 	kill -"${1:-INT}" "$IW_PID" 2>/dev/null
 	bg_done "$IW_PID"
+	# shellcheck disable=SC2034 # IW_RC is read by eval'd checks
 	IW_RC=$BG_RC
 	IW_MS=$(($(now_ms) - t0))
 	IW_PID=
@@ -253,7 +75,7 @@ iw_stop()
 # status_counters FILE: `pingwall status -j` counters as JSON in FILE.
 status_counters()
 {
-	"$PW" status -j | $PY -c 'import json, sys; print(json.dumps(json.load(sys.stdin)["counters"]))' \
+	"$PW" status -j | "$PY" -c 'import json, sys; print(json.dumps(json.load(sys.stdin)["counters"]))' \
 		>"$1"
 }
 
@@ -264,7 +86,7 @@ percpu_stats()
 		echo '[]' >"$1"
 		return
 	fi
-	"$BPFTOOL" -j map dump pinned "$PIN/stats" 2>/dev/null | $PY -c '
+	"$BPFTOOL" -j map dump pinned "$PIN/stats" 2>/dev/null | "$PY" -c '
 import json, sys
 d = json.load(sys.stdin)[0]
 f = d.get("formatted", d)
@@ -280,7 +102,7 @@ ping_once()
 # (in the namespace), which answers with an ICMP port unreachable.
 udp_unreach()
 {
-	$PY -c '
+	"$PY" -c '
 import socket, sys
 a = sys.argv[1]
 s = socket.socket(socket.AF_INET6 if ":" in a else socket.AF_INET, socket.SOCK_DGRAM)
@@ -295,20 +117,7 @@ except (ConnectionRefusedError, socket.timeout):
 }
 
 # ---- set-up -----------------------------------------------------------------
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/pw-events.XXXXXX") || { echo "Bail out! mktemp"; exit 1; }
-if ! lab_private_bpffs 2>"$TMP/lab.err"; then
-	echo "Bail out! cannot mount a private bpffs: $(cat "$TMP/lab.err")"
-	exit 1
-fi
-if ! lab_up events 2>"$TMP/lab.err"; then
-	echo "Bail out! cannot set up the lab: $(cat "$TMP/lab.err")"
-	exit 1
-fi
-PIN=$PINGWALL_PIN_DIR
-IF=$LAB_IF
-R4=$LAB_V4_ROOT R6=$LAB_V6_ROOT
-N4=$LAB_V4_NS N6=$LAB_V6_NS
-M4=$LAB_V4_NS2
+e2e_lab events
 ID=$((0x4000 + $$ % 0x3000))	# echo identifiers: ID, ID+1, ...
 RING=4096
 diag "lab $LAB_NS: $IF $R4 $R6 <-> $N4 $N6 (also $M4), pin dir $PIN"
@@ -344,7 +153,7 @@ ping_once -6 -e $((ID + 1)) "$R6"			# dropped, IPv6
 ping_once -e $((ID + 2)) -s 1000 -I "$M4" "$R4"	# passes: 1042-byte frame, 128 captured
 V=$((ID + 3))
 if [ -n "$HAVE_SCAPY" ]; then
-	run nsx $PY - "$LAB_PEER" "$LAB_MAC_NS" "$LAB_MAC_ROOT" "$N4" "$R4" "$N6" "$R6" "$V" <<'EOF'
+	run nsx "$PY" - "$LAB_PEER" "$LAB_MAC_NS" "$LAB_MAC_ROOT" "$N4" "$R4" "$N6" "$R6" "$V" <<'EOF'
 import sys
 from scapy.all import Ether, Dot1Q, Dot1AD, IP, IPv6, ICMP, ICMPv6EchoRequest, sendp, conf
 conf.verb = 0
@@ -512,7 +321,7 @@ result "icmpwatch exits 0 on SIGTERM within 1 s (took ${IW_MS} ms) with a summar
 	eval '[ "$IW_RC" = 0 ] && [ "$IW_MS" -lt 1000 ] &&
 	      grep -q "events printed" "$TMP/first.json.err"'
 result "the JSON stream ends with a summary line (events, lost, suppressed)" eval '
-	tail -n1 "$TMP/first.json" | $PY -c "import json, sys
+	tail -n1 "$TMP/first.json" | "$PY" -c "import json, sys
 s = json.load(sys.stdin)[\"summary\"]
 keys = (\"events\", \"lost\", \"suppressed\", \"received\", \"seen\")
 assert all(isinstance(s[k], int) for k in keys)"'
@@ -704,5 +513,4 @@ result "that icmpwatch ends by itself: exit 1, 'the event ring ... was removed'"
 procs=$(our_procs)
 result "no pingwall/blockctl/icmpwatch process left" test -z "$procs"
 
-echo "1..$N"
-[ "$FAILED" = 0 ]
+tap_end

@@ -11,153 +11,18 @@
 # and the completion of blocked prefixes.  TAP on stdout.
 #
 # Like e2e.sh it re-executes itself under `unshare -m` with a private bpffs and
-# a private lab (scripts/lab.sh): traffic stays on the lab's veth pair, inside
-# 198.18.0.0/15 and 2001:db8::/32, and every flood is bounded in time.
+# a private lab (tests/e2e/common.sh, scripts/lab.sh): traffic stays on the
+# lab's veth pair, inside 198.18.0.0/15 and 2001:db8::/32, and every flood is
+# bounded in time.
 
 # shellcheck disable=SC2016 # eval'd checks are single-quoted on purpose
+# shellcheck disable=SC2317 # some helpers run only through result and run (common.sh)
 
 set -u
-
-if [ "$(id -u)" != 0 ]; then
-	echo "1..0 # SKIP needs root"
-	exit 0
-fi
-for t in ip ping unshare mount setpriv /usr/bin/python3; do
-	if ! command -v "$t" >/dev/null 2>&1; then
-		echo "1..0 # SKIP '$t' not found"
-		exit 0
-	fi
-done
-if [ -z "${PW_PROD_UNSHARED:-}" ]; then
-	if ! unshare -m --propagation private true 2>/dev/null; then
-		echo "1..0 # SKIP cannot create a mount namespace (unshare -m)"
-		exit 0
-	fi
-	export PW_PROD_UNSHARED=1
-	exec unshare -m --propagation private -- /bin/bash "$0" "$@"
-fi
-
-SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-BUILD=${1:-${PW_BUILD:-build}}
-if ! BUILD=$(cd "$BUILD" 2>/dev/null && pwd); then
-	echo "Bail out! build dir '${1:-${PW_BUILD:-build}}' not found"
-	exit 1
-fi
-PW=$BUILD/loader/pingwall
-BC=$BUILD/tools/blockctl
-IW=$BUILD/tools/icmpwatch
-for b in "$PW" "$BC" "$IW"; do
-	if [ ! -x "$b" ]; then
-		echo "Bail out! '$b' not built"
-		exit 1
-	fi
-done
-PY=/usr/bin/python3
-
-# shellcheck source-path=SCRIPTDIR/../.. source=scripts/lab.sh
-. "$SRC/scripts/lab.sh"
-
-TMP=
-BPF2=
-BG_PIDS=()
-
-cleanup()
-{
-	local p
-
-	trap - EXIT INT TERM
-	for p in "${BG_PIDS[@]}"; do
-		kill "$p" 2>/dev/null
-	done
-	for p in "${BG_PIDS[@]}"; do
-		wait "$p" 2>/dev/null
-	done
-	if [ -n "$BPF2" ]; then
-		timeout 10 "$PW" --pin-dir "$BPF2/pw" detach --all --purge >/dev/null 2>&1
-		umount "$BPF2" 2>/dev/null || umount -l "$BPF2" 2>/dev/null
-	fi
-	if [ -n "$LAB_BPFFS" ] && [ -n "${PINGWALL_PIN_DIR:-}" ] && [ -e "$PINGWALL_PIN_DIR" ]; then
-		timeout 10 "$PW" detach --all --purge >/dev/null 2>&1
-	fi
-	lab_down
-	[ -n "$TMP" ] && rm -rf "$TMP"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-# ---- TAP ----------------------------------------------------------------
-N=0
-FAILED=0
-
-ok()
-{
-	N=$((N + 1))
-	echo "ok $N - $*"
-}
-
-not_ok()
-{
-	N=$((N + 1))
-	FAILED=$((FAILED + 1))
-	echo "not ok $N - $*"
-}
-
-skip()
-{
-	N=$((N + 1))
-	echo "ok $N - $1 # SKIP $2"
-}
-
-diag()
-{
-	local a l
-
-	for a in "$@"; do
-		while IFS= read -r l; do
-			printf '#   %s\n' "$l"
-		done <<<"$a"
-	done
-}
-
-# run CMD...: stdout in OUT_STDOUT, stderr in OUT_STDERR, both in OUT, status in RC.
-run()
-{
-	local e
-
-	CMD="$*"
-	e=$(mktemp "$TMP/err.XXXXXX")
-	OUT_STDOUT=$("$@" 2>"$e")
-	RC=$?
-	OUT_STDERR=$(cat "$e")
-	rm -f "$e"
-	OUT=$OUT_STDOUT${OUT_STDOUT:+${OUT_STDERR:+$'\n'}}$OUT_STDERR
-	return $RC
-}
-
-# result DESC COND...: ok if COND succeeds, else not ok with the last run()'s output.
-result()
-{
-	local desc=$1
-
-	shift
-	if "$@"; then
-		ok "$desc"
-	else
-		not_ok "$desc"
-		diag "last command: ${CMD:-}" "rc=${RC:-}" "${OUT:-}"
-		return 1
-	fi
-}
-
-# ns_ping DST: one echo from inside the namespace, 1 s bound.
-ns_ping()
-{
-	local fam=-4
-
-	[[ $1 == *:* ]] && fam=-6
-	run ip netns exec "$LAB_NS" ping "$fam" -n -q -c1 -W1 "$1"
-}
+# shellcheck source-path=SCRIPTDIR source=common.sh
+. "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+e2e_init production ip ping unshare mount setpriv /usr/bin/python3 -- "$@"
+chmod 0755 "$TMP"	# files that nobody reads below
 
 # nobody_cmd CAPS [GID]: SP=(setpriv ...) that runs a command as user nobody
 # (in group GID only, if given) holding exactly CAPS ("" for none, else e.g.
@@ -201,7 +66,7 @@ json_ok()
 	local expr=$1
 
 	shift
-	printf '%s' "$OUT_STDOUT" | $PY -c "import json, sys
+	printf '%s' "$OUT_STDOUT" | "$PY" -c "import json, sys
 o = json.load(sys.stdin)
 sys.exit(0 if ($expr) else 1)" "$@"
 }
@@ -212,33 +77,9 @@ cap_eff()
 	sed -n 's/^CapEff:\t*//p' "/proc/$1/status" 2>/dev/null
 }
 
-# wait_epoll PID: until PID has an epoll fd (icmpwatch is reading), at most 2 s.
-wait_epoll()
-{
-	local i fd
-
-	for ((i = 0; i < 40; i++)); do
-		for fd in /proc/"$1"/fd/*; do
-			[[ $(readlink "$fd" 2>/dev/null) == *eventpoll* ]] && return 0
-		done
-		kill -0 "$1" 2>/dev/null || return 1
-		sleep 0.05
-	done
-	return 1
-}
-
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/pw-prod.XXXXXX") || exit 1
-chmod 0755 "$TMP"	# files that nobody reads below
-if ! lab_private_bpffs 2>"$TMP/lab.err" || ! lab_up prod 2>>"$TMP/lab.err"; then
-	echo "1..0 # SKIP cannot set up the lab: $(tr '\n' ' ' <"$TMP/lab.err")"
-	exit 0
-fi
-IF=$LAB_IF
-PIN=$PINGWALL_PIN_DIR
+e2e_lab prod
 X4=$LAB_V4_NS/32	# the namespace's address: its pings to the root side show blocking
 X6=$LAB_V6_NS/128
-R4=$LAB_V4_ROOT
-R6=$LAB_V6_ROOT
 CAPACITY=64
 
 if ns_ping "$R4" && ns_ping "$R6"; then
@@ -453,7 +294,7 @@ done
 # then each sample KEY (name{labels} as printed) must have VALUE (">=N": at least N).
 prom_check()
 {
-	$PY - "$@" <<'EOF'
+	"$PY" - "$@" <<'EOF'
 import re, sys
 
 NAME = r"[a-zA-Z_:][a-zA-Z0-9_:]*"
@@ -525,7 +366,7 @@ EOF
 run "$PW" status --prometheus
 echo "$OUT_STDOUT" >"$TMP/metrics.prom"
 result "status --prometheus exits 0" test "$RC" = 0
-read -r prog_id mode < <("$PW" -j status | $PY -c 'import json, sys
+read -r prog_id mode < <("$PW" -j status | "$PY" -c 'import json, sys
 i = json.load(sys.stdin)["interfaces"][0]
 print(i["prog_id"], i["mode"])')
 n_entries=$(entries "$TMP/s1" | grep -vc :)
@@ -547,8 +388,8 @@ if command -v promtool >/dev/null 2>&1; then
 else
 	skip "promtool check metrics" "promtool not installed"
 fi
-if $PY -c 'import prometheus_client' 2>/dev/null; then
-	run $PY -c 'import sys
+if "$PY" -c 'import prometheus_client' 2>/dev/null; then
+	run "$PY" -c 'import sys
 from prometheus_client.parser import text_string_to_metric_families as p
 print(len(list(p(open(sys.argv[1]).read()))))' "$TMP/metrics.prom"
 	result "prometheus_client's parser reads it" test "$RC" = 0
@@ -600,6 +441,8 @@ result "pingwall detach with CAP_BPF only: exit 1, names CAP_NET_ADMIN" \
 # Exactly the documented capabilities, as nobody, on a bpffs of nobody's.
 "$PW" detach "$IF" >/dev/null
 BPF2=$(mktemp -d "$TMP/bpf2.XXXXXX")
+on_cleanup 'timeout 10 "$PW" --pin-dir "$BPF2/pw" detach --all --purge'
+on_cleanup 'umount "$BPF2" || umount -l "$BPF2"'
 if mount -t bpf bpf "$BPF2" && chown nobody:nogroup "$BPF2"; then
 	P2=$BPF2/pw
 	printf '%s\n' "$LAB_V4_NS" >"$TMP/one"
@@ -741,5 +584,4 @@ echo "$OUT_STDOUT" >"$TMP/metrics0.prom"
 result "status --prometheus with nothing attached: exit 1, and still a valid pingwall_up 0" \
 	eval '[ "$RC" = 1 ] && prom_check "$TMP/metrics0.prom" pingwall_up=0 >/dev/null'
 
-echo "1..$N"
-[ "$FAILED" = 0 ]
+tap_end
