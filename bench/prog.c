@@ -49,6 +49,7 @@
 #include "maps.h"
 #include "pingwall.h"
 #include "pingwall.skel.h"
+#include "progload.h"
 #include "floor.skel.h"
 
 #define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
@@ -746,53 +747,23 @@ struct failure {
 static struct failure *fails;
 static size_t nfails;
 
+/* as `pingwall attach` loads it (lib/progload.c), but with no map pinned */
 static int load(__u32 cap)
 {
-	int fds[PW_M_COUNT];
-	struct bpf_map *map;
-	struct pw_config cfg = { .abi_version = PW_ABI_VERSION, .max_entries = cap };
-	__u32 zero = 0;
-
 	skel = pingwall__open();
 	if (!skel) {
 		pw_err("cannot open the pingwall skeleton: %s", strerror(errno));
 		return -1;
 	}
-	bpf_object__for_each_map(map, skel->obj)
-		if (bpf_map__set_pin_path(map, NULL))
-			return pw_err("cannot unpin map '%s'", bpf_map__name(map)), -1;
-	/* as loader/pingwall.c's size_maps() */
-	bpf_map__set_max_entries(skel->maps.blocklist, cap);
-	bpf_map__set_max_entries(skel->maps.hits, cap + 1);
-	bpf_map__set_max_entries(skel->maps.v4_chunks, 2 * PW_V4_CHUNK_CAP(cap));
-	bpf_map__set_max_entries(skel->maps.v4_runs, PW_V4_RUN_CAP(cap));
-	bpf_map__set_max_entries(skel->maps.v6_hosts, cap);
-	bpf_map__set_max_entries(skel->maps.v6_prefixes, cap);
-	bpf_map__set_max_entries(skel->maps.events, PW_DEFAULT_RING_SIZE);
-	/* as the loader does */
-	skel->rodata->have_coarse_ns =
-		libbpf_probe_bpf_helper(BPF_PROG_TYPE_XDP, BPF_FUNC_ktime_get_coarse_ns, NULL) > 0;
+	if (pw_prog_prepare(skel->obj, &skel->rodata->have_coarse_ns, cap, PW_DEFAULT_RING_SIZE,
+			    PW_PROG_UNPINNED))
+		return -1;
 	if (pingwall__load(skel)) {
 		pw_err("cannot load the XDP program: %s", strerror(errno));
 		pw_hint("run with -v to see libbpf's messages");
 		return -1;
 	}
-	if (bpf_map_update_elem(bpf_map__fd(skel->maps.config), &zero, &cfg, BPF_ANY)) {
-		pw_err("cannot initialise the config map: %s", strerror(errno));
-		return -1;
-	}
-	fds[PW_M_BLOCKLIST] = bpf_map__fd(skel->maps.blocklist);
-	fds[PW_M_HITS] = bpf_map__fd(skel->maps.hits);
-	fds[PW_M_CONFIG] = bpf_map__fd(skel->maps.config);
-	fds[PW_M_STATS] = bpf_map__fd(skel->maps.stats);
-	fds[PW_M_EVENTS] = bpf_map__fd(skel->maps.events);
-	fds[PW_M_V4_L1] = bpf_map__fd(skel->maps.v4_l1);
-	fds[PW_M_V4_CHUNKS] = bpf_map__fd(skel->maps.v4_chunks);
-	fds[PW_M_V4_RUNS] = bpf_map__fd(skel->maps.v4_runs);
-	fds[PW_M_V6_HOSTS] = bpf_map__fd(skel->maps.v6_hosts);
-	fds[PW_M_V6_PREFIXES] = bpf_map__fd(skel->maps.v6_prefixes);
-	fds[PW_M_V6_FILTER] = bpf_map__fd(skel->maps.v6_filter);
-	if (pw_maps_from_fds(&m, fds))
+	if (pw_prog_init_config(skel->obj, cap) || pw_prog_maps(skel->obj, &m))
 		return -1;
 	return 0;
 }

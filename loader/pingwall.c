@@ -34,6 +34,7 @@
 #include "pingwall.h"
 #include "pingwall.skel.h"
 #include "pins.h"
+#include "progload.h"
 
 enum mode { MODE_AUTO, MODE_NATIVE, MODE_GENERIC };
 
@@ -263,17 +264,6 @@ static int pins_writable(const char *verb)
 		return -1;
 	}
 	return 0;
-}
-
-static void size_maps(struct pingwall *skel, __u32 n, __u32 ring)
-{
-	bpf_map__set_max_entries(skel->maps.blocklist, n);
-	bpf_map__set_max_entries(skel->maps.hits, n + 1);
-	bpf_map__set_max_entries(skel->maps.v4_chunks, 2 * PW_V4_CHUNK_CAP(n));
-	bpf_map__set_max_entries(skel->maps.v4_runs, PW_V4_RUN_CAP(n));
-	bpf_map__set_max_entries(skel->maps.v6_hosts, n);
-	bpf_map__set_max_entries(skel->maps.v6_prefixes, n);
-	bpf_map__set_max_entries(skel->maps.events, ring);
 }
 
 struct attached {
@@ -532,9 +522,8 @@ static int do_attach(int argc, char **argv)
 		pw_err("cannot open the BPF object: %s", strerror(errno));
 		goto out;
 	}
-	size_maps(skel, capacity, ring);
-	skel->rodata->have_coarse_ns =
-		libbpf_probe_bpf_helper(BPF_PROG_TYPE_XDP, BPF_FUNC_ktime_get_coarse_ns, NULL) > 0;
+	if (pw_prog_prepare(skel->obj, &skel->rodata->have_coarse_ns, capacity, ring, 0))
+		goto out;
 	if (pw_verbose >= 2)
 		bpf_program__set_log_level(skel->progs.pingwall_xdp, 1);
 	if (pingwall__load(skel)) {

@@ -65,6 +65,7 @@
 #include "maps.h"
 #include "pingwall.h"
 #include "pingwall.skel.h"
+#include "progload.h"
 
 #define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
 #define MAX_ROUNDS	51
@@ -239,47 +240,26 @@ static int private_bpffs(void)
 static int load(void)
 {
 	LIBBPF_OPTS(bpf_object_open_opts, oo, .pin_root_path = bpffs_dir);
-	struct pw_config cfg = { .abi_version = PW_ABI_VERSION, .max_entries = CAPACITY,
-				 .event_policy = PW_EVENTS_NONE };
 	struct pw_change ch = { .op = PW_BL_ADD, .prefix = { .family = 4, .len = 32 } };
-	int fds[PW_M_COUNT];
-	__u32 zero = 0, r;
+	__u32 r;
 
 	skel = pingwall__open_opts(&oo);
 	if (!skel) {
 		pw_err("cannot open the pingwall skeleton: %s", strerror(errno));
 		return -1;
 	}
-	/* as loader/pingwall.c's size_maps() */
-	bpf_map__set_max_entries(skel->maps.blocklist, CAPACITY);
-	bpf_map__set_max_entries(skel->maps.hits, CAPACITY + 1);
-	bpf_map__set_max_entries(skel->maps.v4_chunks, 2 * PW_V4_CHUNK_CAP(CAPACITY));
-	bpf_map__set_max_entries(skel->maps.v4_runs, PW_V4_RUN_CAP(CAPACITY));
-	bpf_map__set_max_entries(skel->maps.v6_hosts, CAPACITY);
-	bpf_map__set_max_entries(skel->maps.v6_prefixes, CAPACITY);
-	bpf_map__set_max_entries(skel->maps.events, BENCH_RING);
+	/* as `pingwall attach` (lib/progload.c), have_coarse_ns included: the
+	 * "--event-rate" column is the token bucket the loader runs */
+	if (pw_prog_prepare(skel->obj, &skel->rodata->have_coarse_ns, CAPACITY, BENCH_RING, 0))
+		return -1;
 	if (pingwall__load(skel)) {
 		pw_err("cannot load the XDP program: %s", strerror(errno));
 		pw_hint("run with -v to see libbpf's messages");
 		return -1;
 	}
-	if (bpf_map_update_elem(bpf_map__fd(skel->maps.config), &zero, &cfg, BPF_ANY)) {
-		pw_err("cannot initialise the config map: %s", strerror(errno));
+	if (pw_prog_init_config(skel->obj, CAPACITY) || pw_prog_maps(skel->obj, &m))
 		return -1;
-	}
-	fds[PW_M_BLOCKLIST] = bpf_map__fd(skel->maps.blocklist);
-	fds[PW_M_HITS] = bpf_map__fd(skel->maps.hits);
-	fds[PW_M_CONFIG] = bpf_map__fd(skel->maps.config);
-	fds[PW_M_STATS] = bpf_map__fd(skel->maps.stats);
-	fds[PW_M_EVENTS] = bpf_map__fd(skel->maps.events);
-	fds[PW_M_V4_L1] = bpf_map__fd(skel->maps.v4_l1);
-	fds[PW_M_V4_CHUNKS] = bpf_map__fd(skel->maps.v4_chunks);
-	fds[PW_M_V4_RUNS] = bpf_map__fd(skel->maps.v4_runs);
-	fds[PW_M_V6_HOSTS] = bpf_map__fd(skel->maps.v6_hosts);
-	fds[PW_M_V6_PREFIXES] = bpf_map__fd(skel->maps.v6_prefixes);
-	fds[PW_M_V6_FILTER] = bpf_map__fd(skel->maps.v6_filter);
-	if (pw_maps_from_fds(&m, fds))
-		return -1;
+	m.cfg->event_policy = PW_EVENTS_NONE;
 	memcpy(ch.prefix.addr, blocked4, 4);
 	if (pw_bl_apply(&m, &ch, 1, false))
 		return -1;

@@ -46,6 +46,7 @@
 #include "log.h"
 #include "evring.h"
 #include "maps.h"
+#include "progload.h"
 #include "reference.h"
 #include "tap.h"
 #include "pingwall.skel.h"
@@ -873,41 +874,24 @@ static int print_warn(enum libbpf_print_level level, const char *fmt, va_list ap
 
 static bool setup(void)
 {
-	struct pw_config cfg = { .abi_version = PW_ABI_VERSION, .max_entries = N_RULES };
-	int fds[PW_M_COUNT], err = 0;
-	struct bpf_map *map;
-	__u32 zero = 0;
+	int err;
 
 	libbpf_set_print(print_warn);
 	skel = pingwall__open();
 	if (!skel)
 		return tap_ok(0, "skeleton opens");
-	/* LIBBPF_PIN_BY_NAME without a pin path: nothing is reused or pinned */
-	bpf_object__for_each_map(map, skel->obj)
-		err |= bpf_map__set_pin_path(map, NULL);
-	err |= bpf_map__set_max_entries(skel->maps.blocklist, N_RULES);
-	err |= bpf_map__set_max_entries(skel->maps.hits, N_RULES + 1);
-	err |= bpf_map__set_max_entries(skel->maps.v4_chunks, 2 * PW_V4_CHUNK_CAP(N_RULES));
-	err |= bpf_map__set_max_entries(skel->maps.v4_runs, PW_V4_RUN_CAP(N_RULES));
-	err |= bpf_map__set_max_entries(skel->maps.v6_hosts, N_RULES);
-	err |= bpf_map__set_max_entries(skel->maps.v6_prefixes, N_RULES);
-	if (err || (err = pingwall__load(skel)))
+	/* as `pingwall attach` prepares it (lib/progload.c), but unpinned:
+	 * nothing is reused or pinned */
+	if (pw_prog_prepare(skel->obj, &skel->rodata->have_coarse_ns, N_RULES,
+			    PW_DEFAULT_RING_SIZE, PW_PROG_UNPINNED))
+		return tap_ok(0, "maps unpinned and sized for %d rules", N_RULES);
+	err = pingwall__load(skel);
+	if (err)
 		return tap_ok(0, "pingwall_xdp loads with unpinned maps: %s", strerror(-err));
-	if (bpf_map_update_elem(bpf_map__fd(skel->maps.config), &zero, &cfg, 0))
-		return tap_ok(0, "config initialised: %s", strerror(errno));
-	fds[PW_M_BLOCKLIST] = bpf_map__fd(skel->maps.blocklist);
-	fds[PW_M_HITS] = bpf_map__fd(skel->maps.hits);
-	fds[PW_M_CONFIG] = bpf_map__fd(skel->maps.config);
-	fds[PW_M_STATS] = bpf_map__fd(skel->maps.stats);
-	fds[PW_M_EVENTS] = bpf_map__fd(skel->maps.events);
-	fds[PW_M_V4_L1] = bpf_map__fd(skel->maps.v4_l1);
-	fds[PW_M_V4_CHUNKS] = bpf_map__fd(skel->maps.v4_chunks);
-	fds[PW_M_V4_RUNS] = bpf_map__fd(skel->maps.v4_runs);
-	fds[PW_M_V6_HOSTS] = bpf_map__fd(skel->maps.v6_hosts);
-	fds[PW_M_V6_PREFIXES] = bpf_map__fd(skel->maps.v6_prefixes);
-	fds[PW_M_V6_FILTER] = bpf_map__fd(skel->maps.v6_filter);
+	if (pw_prog_init_config(skel->obj, N_RULES))
+		return tap_ok(0, "config initialised");
 	pw_maps_init(&m);
-	if (pw_maps_from_fds(&m, fds) || !m.cfg)
+	if (pw_prog_maps(skel->obj, &m) || !m.cfg)
 		return tap_ok(0, "pw_maps_from_fds validates the maps");
 	if (pw_evring_open(&ring, m.fd[PW_M_EVENTS], on_event, NULL))
 		return tap_ok(0, "ring buffer consumer on the events map");

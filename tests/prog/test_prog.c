@@ -43,6 +43,7 @@
 #include "log.h"
 #include "evring.h"
 #include "maps.h"
+#include "progload.h"
 #include "tap.h"
 #include "pingwall.skel.h"
 
@@ -752,28 +753,20 @@ static int print_warn(enum libbpf_print_level level, const char *fmt, va_list ap
 
 static bool setup(void)
 {
-	struct pw_config cfg = { .abi_version = PW_ABI_VERSION, .max_entries = N_RULES };
-	int fds[PW_M_COUNT], err, pinned = 0;
 	struct bpf_map *map;
-	__u32 zero = 0;
+	int err, pinned = 0;
 
 	libbpf_set_print(print_warn);
 	skel = pingwall__open();
 	if (!tap_ok(skel != NULL, "skeleton opens"))
 		return false;
-	/* The maps say LIBBPF_PIN_BY_NAME: without a pin path libbpf neither
-	 * reuses nor pins, so this test never meets a live pingwall's maps. */
-	err = 0;
-	bpf_object__for_each_map(map, skel->obj)
-		err |= bpf_map__set_pin_path(map, NULL);
-	err |= bpf_map__set_max_entries(skel->maps.blocklist, N_RULES);
-	err |= bpf_map__set_max_entries(skel->maps.hits, N_RULES + 1);
-	err |= bpf_map__set_max_entries(skel->maps.v4_chunks, 2 * PW_V4_CHUNK_CAP(N_RULES));
-	/* two halves of PW_V4_RUN_CAP / 2 elements, each element packing two runs */
-	err |= bpf_map__set_max_entries(skel->maps.v4_runs, PW_V4_RUN_CAP(N_RULES));
-	err |= bpf_map__set_max_entries(skel->maps.v6_hosts, N_RULES);
-	err |= bpf_map__set_max_entries(skel->maps.v6_prefixes, N_RULES);
-	if (!tap_ok(!err, "maps unpinned and sized for %d rules before load", N_RULES))
+	/* as `pingwall attach` prepares it (lib/progload.c); unpinned, so that
+	 * libbpf neither reuses nor pins and this test never meets a live
+	 * pingwall's maps */
+	err = pw_prog_prepare(skel->obj, &skel->rodata->have_coarse_ns, N_RULES,
+			      PW_DEFAULT_RING_SIZE, PW_PROG_UNPINNED);
+	if (!tap_ok(!err, "maps unpinned and sized for %d rules before load (coarse clock: %s)",
+		    N_RULES, skel->rodata->have_coarse_ns ? "yes" : "no"))
 		return false;
 	err = pingwall__load(skel);
 	if (!tap_ok(!err, "verifier accepts pingwall_xdp (%s)", err ? strerror(-err) : "loaded"))
@@ -782,23 +775,12 @@ static bool setup(void)
 		pinned += bpf_map__is_pinned(map);
 	tap_ok(!pinned, "no map was pinned (%d pinned)", pinned);
 
-	if (bpf_map_update_elem(bpf_map__fd(skel->maps.config), &zero, &cfg, 0)) {
-		tap_ok(0, "config initialised: %s", strerror(errno));
+	if (pw_prog_init_config(skel->obj, N_RULES)) {
+		tap_ok(0, "config initialised");
 		return false;
 	}
-	fds[PW_M_BLOCKLIST] = bpf_map__fd(skel->maps.blocklist);
-	fds[PW_M_HITS] = bpf_map__fd(skel->maps.hits);
-	fds[PW_M_CONFIG] = bpf_map__fd(skel->maps.config);
-	fds[PW_M_STATS] = bpf_map__fd(skel->maps.stats);
-	fds[PW_M_EVENTS] = bpf_map__fd(skel->maps.events);
-	fds[PW_M_V4_L1] = bpf_map__fd(skel->maps.v4_l1);
-	fds[PW_M_V4_CHUNKS] = bpf_map__fd(skel->maps.v4_chunks);
-	fds[PW_M_V4_RUNS] = bpf_map__fd(skel->maps.v4_runs);
-	fds[PW_M_V6_HOSTS] = bpf_map__fd(skel->maps.v6_hosts);
-	fds[PW_M_V6_PREFIXES] = bpf_map__fd(skel->maps.v6_prefixes);
-	fds[PW_M_V6_FILTER] = bpf_map__fd(skel->maps.v6_filter);
 	pw_maps_init(&m);
-	if (!tap_ok(!pw_maps_from_fds(&m, fds) && m.cfg, "pw_maps_from_fds validates the maps"))
+	if (!tap_ok(!pw_prog_maps(skel->obj, &m) && m.cfg, "pw_maps_from_fds validates the maps"))
 		return false;
 	tap_ok(m.capacity == N_RULES && m.cfg->max_entries == N_RULES &&
 	       m.cfg->abi_version == PW_ABI_VERSION,
