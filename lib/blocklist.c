@@ -3,25 +3,39 @@
  * blocklist.c - the only writer of the data-path maps.
  *
  * A change is applied as one transaction (the caller holds the pin-dir lock):
- *   1. read the rule set, work out the new one, check everything (missing
- *      deletes, capacity) before writing anything;
- *   2. zero the hit counters of new rule ids, insert the new rules into
- *      blocklist, v6_hosts and v6_prefixes;
- *   3. delete the removed IPv6 rules, rewrite the IPv6 filter words that
- *      change, then publish the IPv6 counts and the wide flag;
- *   4. build the IPv4 table into the inactive half and flip v4_active;
- *   5. delete the removed rules from blocklist.
+ *   1. read the rule set once, in one pass that keeps only what the rest
+ *      needs (a few bytes per rule id, the rules that go, the kept IPv4 rules
+ *      of the /16s that change, the IPv6 filter of the kept rules); work out
+ *      the new set and check everything (missing deletes, capacity) before
+ *      writing anything;
+ *   2. build the IPv4 table of the new set into the inactive half (not yet
+ *      published): patched in place where the active half is intact, only
+ *      the /16s that differ written, else built in full;
+ *   3. zero the hit counters of new rule ids, insert the new rules into
+ *      blocklist;
+ *   4. insert the new IPv6 rules into v6_hosts and v6_prefixes, delete the
+ *      removed ones, rewrite the IPv6 filter words that change, then publish
+ *      the IPv6 counts and the wide flag;
+ *   5. flip v4_active to the new IPv4 half;
+ *   6. delete the removed rules from blocklist.
  * Every step leaves the data path consistent: a rule becomes effective when
- * its last piece is in place and stops when its first piece is gone.
+ * its last piece is in place and stops when its first piece is gone.  A
+ * failure before step 4 ends undoes the inserts, so the old set stays in
+ * force; blocklist holds every rule the data path may enforce throughout.
+ * Map writes go WRITE_BATCH elements a call through one small buffer.
  */
+#include <endian.h>
 #include <errno.h>
 #include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
 
+#include "blfile.h"
 #include "blocklist.h"
 #include "log.h"
 #include "v4table.h"
@@ -30,6 +44,9 @@
  * packet that read the old v4_active is still walking the half we overwrite
  * (XDP runs to completion in well under a microsecond). */
 #define PW_FLIP_GRACE_NS	(20 * 1000 * 1000ULL)
+
+/* Elements per lookup_batch call when reading a map whole. */
+#define READ_BATCH		8192U
 
 static __u64 now_ns(void)
 {
@@ -46,14 +63,15 @@ static bool no_batch(int err)
 }
 
 /* Update @n elements, in batches where the kernel can, else one by one. */
-static int update_many(int fd, const void *keys, const void *vals, __u32 n, size_t ksz,
+static int update_many(int fd, const void *keys, const void *vals, size_t n, size_t ksz,
 		       size_t vsz)
 {
 	LIBBPF_OPTS(bpf_map_batch_opts, o, .elem_flags = BPF_ANY);
-	__u32 done = 0, cnt;
+	size_t done = 0;
+	__u32 cnt;
 
 	while (done < n) {
-		cnt = n - done;
+		cnt = n - done > 0x40000000 ? 0x40000000 : n - done;
 		if (!bpf_map_update_batch(fd, (const char *)keys + done * ksz,
 					  (const char *)vals + done * vsz, &cnt, &o)) {
 			done += cnt;
@@ -72,13 +90,14 @@ static int update_many(int fd, const void *keys, const void *vals, __u32 n, size
 }
 
 /* Delete @n elements (missing ones are fine), in batches where possible. */
-static void delete_many(int fd, const void *keys, __u32 n, size_t ksz)
+static void delete_many(int fd, const void *keys, size_t n, size_t ksz)
 {
 	LIBBPF_OPTS(bpf_map_batch_opts, o);
-	__u32 done = 0, cnt;
+	size_t done = 0;
+	__u32 cnt;
 
 	while (done < n) {
-		cnt = n - done;
+		cnt = n - done > 0x40000000 ? 0x40000000 : n - done;
 		if (!bpf_map_delete_batch(fd, (const char *)keys + done * ksz, &cnt, &o)) {
 			done += cnt;
 			continue;
@@ -96,72 +115,113 @@ static void delete_many(int fd, const void *keys, __u32 n, size_t ksz)
 	}
 }
 
-static int entry_cmp(const void *a, const void *b)
+int pw_bl_sort(struct pw_entry *e, size_t n)
 {
-	return pw_prefix_cmp(&((const struct pw_entry *)a)->prefix,
-			     &((const struct pw_entry *)b)->prefix);
+	return pw_prefixes_sort(e, n, sizeof(*e), offsetof(struct pw_entry, prefix));
 }
 
-/* Read the whole blocklist map: batch lookups, or key by key where the
- * kernel has no batch support for the map type. */
-static int read_rules(const struct pw_maps *m, struct pw_entry **out, size_t *n)
+/* ---- reading ---------------------------------------------------------------- */
+
+static __u64 load_be64(const __u8 *p)
+{
+	__u64 v;
+
+	memcpy(&v, p, sizeof(v));
+	return be64toh(v);
+}
+
+/* As pw_prefix_from_key(), the common cases without a call per byte. */
+static void key_to_prefix(const struct pw_key *k, struct pw_prefix *p)
+{
+	p->family = k->family;
+	p->len = k->prefixlen;
+	memcpy(p->addr, k->addr, sizeof(p->addr));
+	if (k->family == 4 && k->prefixlen <= 32) {
+		__u32 a;
+
+		memcpy(&a, p->addr, 4);
+		a = htobe32(be32toh(a) & (k->prefixlen ? ~0U << (32 - k->prefixlen) : 0));
+		memcpy(p->addr, &a, 4);
+		memset(p->addr + 4, 0, 12);
+	} else if (k->family == 6 && k->prefixlen <= 128) {
+		__u64 hi = load_be64(p->addr), lo = load_be64(p->addr + 8);
+		int l = k->prefixlen;
+
+		hi &= l >= 64 ? ~0ULL : l ? ~0ULL << (64 - l) : 0;
+		lo &= l >= 128 ? ~0ULL : l > 64 ? ~0ULL << (128 - l) : 0;
+		hi = htobe64(hi);
+		lo = htobe64(lo);
+		memcpy(p->addr, &hi, 8);
+		memcpy(p->addr + 8, &lo, 8);
+	} else {
+		pw_prefix_mask(p);
+	}
+}
+
+/* Rules of the blocklist map, @n at a time (at most READ_BATCH). */
+typedef void (*rules_fn)(void *ctx, const struct pw_entry *e, size_t n);
+
+/* Every rule of the blocklist map to @fn (hits left 0), in the map's order:
+ * batch lookups, or key by key where the kernel has no batch support for the
+ * map type.  At most the map's capacity; 0, or -1 after printing an error. */
+static int scan_map(const struct pw_maps *m, rules_fn fn, void *ctx)
 {
 	int fd = m->fd[PW_M_BLOCKLIST];
-	__u32 cap = m->capacity ? m->capacity : 1, count, batch = 0;
-	struct pw_key *keys = calloc(cap, sizeof(*keys));
-	struct pw_rule *vals = calloc(cap, sizeof(*vals));
-	struct pw_entry *e = NULL;
-	size_t got = 0;
+	/* zeroed: what the kernel writes there is invisible to valgrind & co */
+	struct pw_key *keys = calloc(READ_BATCH, sizeof(*keys));
+	struct pw_rule *vals = calloc(READ_BATCH, sizeof(*vals));
+	struct pw_entry *e = calloc(READ_BATCH, sizeof(*e));
+	size_t left = m->capacity;
+	__u32 count, batch = 0;
 	bool first = true;
 	int err = 0;
 
-	if (!keys || !vals)
-		goto nomem;
+	if (!keys || !vals || !e) {
+		pw_err("out of memory reading the blocklist");
+		err = -1;
+		goto out;
+	}
 	for (;;) {
-		count = cap - got;
-		if (!count)
-			break;
-		err = bpf_map_lookup_batch(fd, first ? NULL : &batch, &batch, keys + got,
-					   vals + got, &count, NULL);
+		count = READ_BATCH;
+		err = bpf_map_lookup_batch(fd, first ? NULL : &batch, &batch, keys, vals, &count,
+					   NULL);
 		first = false;
 		if (err && errno != ENOENT)
 			break;
-		got += count;
+		if (count > left)	/* cannot be: the map holds at most its capacity */
+			count = left;
+		for (__u32 i = 0; i < count; i++) {
+			key_to_prefix(&keys[i], &e[i].prefix);
+			e[i].id = vals[i].id;
+		}
+		if (count)
+			fn(ctx, e, count);
+		left -= count;
 		if (err) {	/* ENOENT: that was the last batch */
 			err = 0;
 			break;
 		}
 	}
 	if (err && no_batch(errno)) {
-		struct pw_key k, *prev = NULL;
+		struct pw_key k, prev;
+		struct pw_rule v;
+		bool started = false;
 
 		err = 0;
-		got = 0;
-		while (got < cap && !bpf_map_get_next_key(fd, prev, &k)) {
-			if (bpf_map_lookup_elem(fd, &k, &vals[got]))
+		left = m->capacity;
+		while (left && !bpf_map_get_next_key(fd, started ? &prev : NULL, &k)) {
+			prev = k;
+			started = true;
+			if (bpf_map_lookup_elem(fd, &k, &v))
 				continue;	/* deleted meanwhile */
-			keys[got] = k;
-			prev = &keys[got++];
+			key_to_prefix(&k, &e[0].prefix);
+			e[0].id = v.id;
+			fn(ctx, e, 1);
+			left--;
 		}
 	} else if (err) {
 		pw_err("cannot read the blocklist map: %s", strerror(errno));
-		goto out;
 	}
-	e = calloc(got ? got : 1, sizeof(*e));
-	if (!e)
-		goto nomem;
-	for (size_t i = 0; i < got; i++) {
-		pw_prefix_from_key(&keys[i], &e[i].prefix);
-		e[i].id = vals[i].id;
-	}
-	qsort(e, got, sizeof(*e), entry_cmp);
-	*out = e;
-	*n = got;
-	e = NULL;
-	goto out;
-nomem:
-	pw_err("out of memory reading the blocklist");
-	err = -1;
 out:
 	free(keys);
 	free(vals);
@@ -169,27 +229,56 @@ out:
 	return err ? -1 : 0;
 }
 
-int pw_bl_read(const struct pw_maps *m, struct pw_entry **out, size_t *n)
+struct collect {
+	struct pw_entry *e;
+	size_t n;
+};
+
+static void collect(void *ctx, const struct pw_entry *e, size_t n)
+{
+	struct collect *c = ctx;
+
+	memcpy(c->e + c->n, e, n * sizeof(*e));
+	c->n += n;
+}
+
+int pw_bl_snapshot(const struct pw_maps *m, struct pw_entry **out, size_t *n)
+{
+	struct collect c = { .e = malloc((m->capacity ? m->capacity : 1) * sizeof(*c.e)) };
+
+	if (!c.e) {
+		pw_err("out of memory reading the blocklist");
+		return -1;
+	}
+	if (scan_map(m, collect, &c)) {
+		free(c.e);
+		return -1;
+	}
+	*out = c.e;
+	*n = c.n;
+	return 0;
+}
+
+/* Fill in the hit counts of @e: hits is an ARRAY indexed by rule id, read whole. */
+static int read_hits(const struct pw_maps *m, struct pw_entry *e, size_t n)
 {
 	__u32 cap = m->capacity + 1, got = 0, cnt, batch = 0;
-	__u32 *ids = calloc(cap, sizeof(*ids));
-	__u64 *hits = calloc(cap, sizeof(*hits)), *tmp = calloc(cap, sizeof(*tmp));
+	__u32 *ids = calloc(READ_BATCH, sizeof(*ids));
+	__u64 *tmp = calloc(READ_BATCH, sizeof(*tmp)), *hits = calloc(cap, sizeof(*hits));
 	bool first = true;
 	int err = 0;
 
-	if (!ids || !hits || !tmp || read_rules(m, out, n)) {
-		if (!ids || !hits || !tmp)
-			pw_err("out of memory");
+	if (!ids || !tmp || !hits) {
+		pw_err("out of memory");
 		free(ids);
-		free(hits);
 		free(tmp);
+		free(hits);
 		return -1;
 	}
-	/* hits is an ARRAY indexed by rule id: read it whole */
 	while (got < cap) {
-		cnt = cap - got;
-		err = bpf_map_lookup_batch(m->fd[PW_M_HITS], first ? NULL : &batch, &batch,
-					   ids, tmp, &cnt, NULL);
+		cnt = READ_BATCH;
+		err = bpf_map_lookup_batch(m->fd[PW_M_HITS], first ? NULL : &batch, &batch, ids,
+					   tmp, &cnt, NULL);
 		first = false;
 		for (__u32 i = 0; i < cnt; i++)
 			if (ids[i] < cap)
@@ -203,11 +292,24 @@ int pw_bl_read(const struct pw_maps *m, struct pw_entry **out, size_t *n)
 			if (bpf_map_lookup_elem(m->fd[PW_M_HITS], &id, &hits[id]))
 				hits[id] = 0;
 	}
-	for (size_t i = 0; i < *n; i++)
-		(*out)[i].hits = (*out)[i].id < cap ? hits[(*out)[i].id] : 0;
+	for (size_t i = 0; i < n; i++)
+		e[i].hits = e[i].id < cap ? hits[e[i].id] : 0;
 	free(ids);
-	free(hits);
 	free(tmp);
+	free(hits);
+	return 0;
+}
+
+int pw_bl_read(const struct pw_maps *m, struct pw_entry **out, size_t *n)
+{
+	if (pw_bl_snapshot(m, out, n))
+		return -1;
+	if (pw_bl_sort(*out, *n) || read_hits(m, *out, *n)) {
+		pw_err("out of memory");
+		free(*out);
+		*out = NULL;
+		return -1;
+	}
 	return 0;
 }
 
@@ -221,30 +323,6 @@ const struct pw_entry *pw_bl_match(const struct pw_entry *e, size_t n, int famil
 		    (!best || e[i].prefix.len > best->prefix.len))
 			best = &e[i];
 	return best;
-}
-
-/* ---- working out the new set ------------------------------------------- */
-
-struct op {
-	const struct pw_change *c;
-	size_t order;
-};
-
-static int op_cmp(const void *pa, const void *pb)
-{
-	const struct op *a = pa, *b = pb;
-	int r = pw_prefix_cmp(&a->c->prefix, &b->c->prefix);
-
-	if (r)
-		return r;
-	return a->order < b->order ? -1 : a->order > b->order;
-}
-
-static const struct pw_entry *find(const struct pw_entry *e, size_t n, const struct pw_prefix *p)
-{
-	struct pw_entry k = { .prefix = *p };
-
-	return bsearch(&k, e, n, sizeof(*e), entry_cmp);
 }
 
 /* ---- IPv6 filter --------------------------------------------------------- */
@@ -268,318 +346,871 @@ static void filter_add(__u64 *f, const struct pw_prefix *p, __u32 *wide)
 			   p->len == 128 ? PW_V6_FILTER_HOST : PW_V6_FILTER_PREFIX);
 }
 
-/* ---- writing ------------------------------------------------------------- */
+/* ---- the transaction ------------------------------------------------------- */
 
-static int write_v4(struct pw_maps *m, const struct pw_entry *e, size_t n)
+/*
+ * What a transaction needs to know of the old rule set, gathered in one pass
+ * over the blocklist map: a few bytes per rule id, the removed rules, the
+ * kept IPv4 rules the new table is built from, the IPv6 filter of the kept
+ * rules.  Nothing the size of the set itself.
+ */
+struct digest {
+	__u32 cap;			/* ids are 1..cap */
+	const __u64 *dirty;		/* the /16s that may change (NULL: all) */
+	size_t nold, ngone;
+	bool v4, v6;			/* a rule of that family goes */
+	__u8 *used;			/* per id: 2 a kept rule's, 1 a removed one's */
+	__u8 *lens;			/* per id of an old IPv4 rule: 1 + its length */
+	__u32 *addr;			/* ... and its address */
+	struct pw_v4_rule *r;		/* kept IPv4 rules up to /16 or in a dirty /16 */
+	size_t nr, rcap;
+	__u64 *f;			/* the IPv6 filter of the kept rules */
+	__u32 hosts, prefixes, wide;
+	struct pw_prefix *gone;		/* the removed rules */
+	size_t gcap;
+	bool nomem;
+};
+
+/* Each rule of the old set, with whether it goes, to @fn (see map_rules()). */
+typedef void (*old_fn)(void *arg, const struct pw_entry *e, bool gone);
+
+struct groups;
+static int each_old(struct groups *g, old_fn fn, void *arg);
+
+static bool grow(void *pv, size_t *cap, size_t need, size_t size)
 {
-	struct pw_v4_rule *r = calloc(n ? n : 1, sizeof(*r));
-	__u32 half = !(m->cfg->v4_active & 1);
-	struct pw_v4_table t;
-	size_t k = 0;
-	__u64 since;
-	int err;
+	void **p = pv, *np;
+	size_t nc = *cap ? *cap : 1024;
 
-	if (!r) {
-		pw_err("out of memory building the IPv4 table");
-		return -1;
-	}
-	for (size_t i = 0; i < n; i++) {
-		if (e[i].prefix.family != 4)
-			continue;
-		r[k].addr = (__u32)e[i].prefix.addr[0] << 24 | e[i].prefix.addr[1] << 16 |
-			    e[i].prefix.addr[2] << 8 | e[i].prefix.addr[3];
-		r[k].len = e[i].prefix.len;
-		r[k++].id = e[i].id;
-	}
-	since = now_ns() - m->cfg->v4_flip_ns;
-	if (since < PW_FLIP_GRACE_NS)
-		usleep((PW_FLIP_GRACE_NS - since) / 1000 + 1);
-
-	t = (struct pw_v4_table){
-		.l1 = m->v4_l1 + half * PW_V4_L1_SLOTS,
-		.chunks = m->v4_chunks + half * m->chunk_cap,
-		.runs = m->v4_runs + half * m->run_cap,
-		.chunk_base = half * m->chunk_cap,
-		.chunk_cap = m->chunk_cap,
-		.run_base = half * m->run_cap,
-		.run_cap = m->run_cap,
-	};
-	err = pw_v4_build(&t, r, k);
-	free(r);
-	if (err) {
-		pw_err("IPv4 table does not fit (%u chunks, %u runs): %s", t.nchunks, t.nruns,
-		       strerror(-err));
-		return -1;
-	}
-	/* the table must be visible before the flip that publishes it */
-	__atomic_store_n(&m->cfg->v4_active, half, __ATOMIC_RELEASE);
-	m->cfg->v4_flip_ns = now_ns();
-	pw_dbg(2, "IPv4 table: %zu rules, %u chunks, %u runs, half %u", k, t.nchunks, t.nruns,
-	       half);
-	return 0;
+	if (need <= *cap)
+		return true;
+	while (nc < need)
+		nc *= 2;
+	np = realloc(*p, nc * size);
+	if (!np)
+		return false;
+	*p = np;
+	*cap = nc;
+	return true;
 }
 
-/* IPv6 rules of @e into host and prefix key/id arrays (caller frees *hk, *pk). */
-static int split_v6(const struct pw_entry *e, size_t n, struct pw_in6 **hk, __u32 **hid,
-		    __u32 *nh, struct pw_lpm6_key **pk, __u32 **pid, __u32 *np)
+static __u32 v4_addr(const struct pw_prefix *p)
 {
-	*hk = calloc(n ? n : 1, sizeof(**hk));
-	*hid = calloc(n ? n : 1, sizeof(**hid));
-	*pk = calloc(n ? n : 1, sizeof(**pk));
-	*pid = calloc(n ? n : 1, sizeof(**pid));
-	*nh = *np = 0;
-	if (!*hk || !*hid || !*pk || !*pid) {
-		pw_err("out of memory");
-		return -1;
-	}
-	for (size_t i = 0; i < n; i++) {
-		const struct pw_prefix *p = &e[i].prefix;
+	return (__u32)p->addr[0] << 24 | p->addr[1] << 16 | p->addr[2] << 8 | p->addr[3];
+}
 
-		if (p->family != 6)
-			continue;
-		if (p->len == 128) {
-			memcpy((*hk)[*nh].addr, p->addr, 16);
-			(*hid)[(*nh)++] = e[i].id;
-		} else {
-			(*pk)[*np].prefixlen = p->len;
-			memcpy((*pk)[*np].addr, p->addr, 16);
-			(*pid)[(*np)++] = e[i].id;
+static bool is_dirty(const __u64 *dirty, __u32 a)
+{
+	return !dirty || (dirty[a >> 22] >> (a >> 16 & 63) & 1);
+}
+
+static void push_v4(struct digest *d, __u32 a, __u8 len, __u32 id)
+{
+	if (!grow(&d->r, &d->rcap, d->nr + 1, sizeof(*d->r))) {
+		d->nomem = true;
+		return;
+	}
+	d->r[d->nr++] = (struct pw_v4_rule){ a, len, id };
+}
+
+static void digest_rule(void *arg, const struct pw_entry *e, bool gone)
+{
+	struct digest *d = arg;
+	const struct pw_prefix *p = &e->prefix;
+	__u32 id = e->id;
+
+	d->nold++;
+	if (id <= d->cap && d->used[id] < 2)
+		d->used[id] = gone ? 1 : 2;
+	if (gone) {
+		if (!grow(&d->gone, &d->gcap, d->ngone + 1, sizeof(*d->gone))) {
+			d->nomem = true;
+			return;
 		}
+		d->gone[d->ngone++] = *p;
+		*(p->family == 4 ? &d->v4 : &d->v6) = true;
 	}
-	return 0;
+	if (p->family == 4 && p->len <= 32) {
+		__u32 a = v4_addr(p);
+
+		if (id <= d->cap) {	/* what the active half must hold */
+			d->lens[id] = p->len + 1;
+			d->addr[id] = a;
+		}
+		if (!gone && (p->len <= 16 || is_dirty(d->dirty, a)))
+			push_v4(d, a, p->len, id);
+	} else if (p->family == 6 && !gone) {
+		*(p->len == 128 ? &d->hosts : &d->prefixes) += 1;
+		filter_add(d->f, p, &d->wide);
+	}
 }
 
-static int write_v6(struct pw_maps *m, const struct pw_entry *e, size_t n,
-		    const struct pw_entry *gone, size_t ngone, const struct pw_entry *added,
-		    size_t nadded)
+/* For a full IPv4 build: every kept IPv4 rule. */
+static void all_v4(void *arg, const struct pw_entry *e, bool gone)
 {
-	__u64 *f = calloc(PW_V6_FILTER_WORDS, sizeof(*f));
-	__u32 hosts = 0, prefixes = 0, wide = 0, nh, np;
-	struct pw_in6 *hk = NULL;
-	struct pw_lpm6_key *pk = NULL;
-	__u32 *hid = NULL, *pid = NULL;
-	int ret = -1;
+	struct digest *d = arg;
 
-	if (!f) {
-		pw_err("out of memory building the IPv6 filter");
-		return -1;
-	}
-	if (split_v6(added, nadded, &hk, &hid, &nh, &pk, &pid, &np))
-		goto out;
-	if (update_many(m->fd[PW_M_V6_HOSTS], hk, hid, nh, sizeof(*hk), sizeof(*hid)) ||
-	    update_many(m->fd[PW_M_V6_PREFIXES], pk, pid, np, sizeof(*pk), sizeof(*pid))) {
-		pw_err("cannot add to the IPv6 maps: %s", strerror(errno));
-		goto out;
-	}
-	free(hk);
-	free(hid);
-	free(pk);
-	free(pid);
-	if (split_v6(gone, ngone, &hk, &hid, &nh, &pk, &pid, &np))
-		goto out;
-	delete_many(m->fd[PW_M_V6_HOSTS], hk, nh, sizeof(*hk));
-	delete_many(m->fd[PW_M_V6_PREFIXES], pk, np, sizeof(*pk));
+	if (e->prefix.family == 4 && e->prefix.len <= 32 && !gone)
+		push_v4(d, v4_addr(&e->prefix), e->prefix.len, e->id);
+}
 
-	for (size_t i = 0; i < n; i++) {
-		if (e[i].prefix.family != 6)
-			continue;
-		if (e[i].prefix.len == 128)
-			hosts++;
-		else
-			prefixes++;
-		filter_add(f, &e[i].prefix, &wide);
-	}
-	/* word by word: an aligned 64-bit store is atomic for the reader */
-	for (__u32 w = 0; w < PW_V6_FILTER_WORDS; w++)
-		if (m->v6_filter[w] != f[w])
-			__atomic_store_n(&m->v6_filter[w], f[w], __ATOMIC_RELEASE);
-	__atomic_store_n(&m->cfg->v6_hosts, hosts, __ATOMIC_RELEASE);
-	__atomic_store_n(&m->cfg->v6_prefixes, prefixes, __ATOMIC_RELEASE);
-	__atomic_store_n(&m->cfg->v6_wide, wide, __ATOMIC_RELEASE);
-	ret = 0;
-out:
-	free(f);
-	free(hk);
-	free(hid);
-	free(pk);
-	free(pid);
-	return ret;
+static void digest_free(struct digest *d)
+{
+	free(d->used);
+	free(d->lens);
+	free(d->addr);
+	free(d->r);
+	free(d->f);
+	free(d->gone);
+}
+
+/* What one transaction works on. */
+struct txn {
+	struct pw_maps *m;
+	struct groups *g;		/* the change, against which the map is read */
+	struct digest d;
+	const struct pw_prefix *add;
+	size_t nadd;
+	__u32 *ids;			/* ids of add[] */
+	bool v4, v6;			/* either family changes */
+	struct pw_v4_table t;		/* the new IPv4 half, built but not published */
+	__u32 half;
+};
+
+/* pw_prefix_to_key() of a canonical prefix (addr zero past the family's bytes) */
+static void to_key(const struct pw_prefix *p, struct pw_key *k)
+{
+	k->family = p->family;
+	k->prefixlen = p->len;
+	k->pad[0] = k->pad[1] = 0;
+	memcpy(k->addr, p->addr, sizeof(k->addr));
 }
 
 /* Ids for new rules: first those no rule of the old or new set uses (so that
  * a packet still matching a just-deleted rule cannot count on a new one),
  * then, if that runs out, ids freed by this change. */
-static int assign_ids(struct pw_maps *m, const struct pw_entry *old, size_t nold,
-		      struct pw_entry *add, size_t nadd, const struct pw_entry *keep, size_t nkeep)
+static int assign_ids(struct txn *x)
 {
-	__u8 *used = calloc(m->capacity + 1, 1);
-	__u32 next = 1;
+	__u32 cap = x->d.cap, next;
+	__u8 *used = x->d.used;
+	size_t k = 0;
 
-	if (!used) {
-		pw_err("out of memory");
-		return -1;
-	}
-	for (size_t i = 0; i < nkeep; i++)
-		used[keep[i].id] = 2;
-	for (size_t i = 0; i < nold; i++)
-		if (old[i].id <= m->capacity && !used[old[i].id])
-			used[old[i].id] = 1;
-	for (int pass = 0; pass < 2; pass++) {
-		for (size_t i = 0; i < nadd; i++) {
-			if (add[i].id)
-				continue;
-			while (next <= m->capacity && used[next] > pass)
+	for (int pass = 0; pass < 2 && k < x->nadd; pass++) {
+		for (next = 1; k < x->nadd; k++) {
+			while (next <= cap && used[next] > pass)
 				next++;
-			if (next > m->capacity)
+			if (next > cap)
 				break;
-			add[i].id = next;
+			x->ids[k] = next;
 			used[next] = 2;
 		}
-		next = 1;
 	}
-	free(used);
+	if (k < x->nadd) {	/* cannot be: the capacity was checked */
+		pw_err("no free rule id for %zu new rules", x->nadd - k);
+		return -1;
+	}
 	return 0;
 }
 
-int pw_bl_apply(struct pw_maps *m, const struct pw_change *changes, size_t n, bool flush)
+/*
+ * Taking from the active half is right only if it is the table of the old
+ * set, as the blocklist map has it: every id it holds is an old IPv4 rule's,
+ * and every old IPv4 rule it does not hold is hidden whole by longer ones.
+ * What a crash between the blocklist and the table leaves (a rule in one and
+ * not the other), or an edit of either by hand, fails here: build in full.
+ * @seen: bit 0 for the ids the table holds.
+ */
+static int check_active(struct txn *x, const struct pw_v4_view *o, const __u8 *seen)
 {
-	struct pw_entry *old = NULL, *keep = NULL, *add = NULL, *gone = NULL, *all = NULL;
-	size_t nold = 0, nkeep = 0, nadd = 0, ngone = 0, nall;
-	struct op *ops = calloc(n ? n : 1, sizeof(*ops));
-	struct pw_key *bk = NULL;
-	struct pw_rule *bv = NULL;
-	__u32 *ids = NULL;
-	__u64 *zeros = NULL;
-	bool *del = NULL, v4_changed = false, v6_changed = false;
+	const struct digest *d = &x->d;
+
+	for (__u32 id = 1; id <= d->cap; id++) {
+		struct pw_v4_rule r;
+
+		if (seen[id] && !d->lens[id])
+			return -EINVAL;
+		if (seen[id] || !d->lens[id])
+			continue;
+		r = (struct pw_v4_rule){ d->addr[id], d->lens[id] - 1, id };
+		if (!pw_v4_hidden(o, &r, d->lens))
+			return -EINVAL;
+	}
+	return 0;
+}
+
+/* The new IPv4 table into the inactive half, not published: patched in place
+ * from the active half where that is intact, else built in full. */
+static int build_v4(struct txn *x)
+{
+	struct pw_maps *m = x->m;
+	struct digest *d = &x->d;
+	__u32 cap = m->capacity, active = m->cfg->v4_active & 1;
+	__u64 *dirty = calloc(PW_V4_L1_SLOTS / 64, sizeof(*dirty));
+	__u8 *seen = calloc(cap + 1, 1);
+	__u64 since;
+	int err = -1;
+
+	if (!dirty || !seen) {
+		pw_err("out of memory building the IPv4 table");
+		goto out;
+	}
+	/* the new rules join the kept ones; what changes is dirty */
+	for (size_t i = 0; i < d->ngone; i++) {
+		struct pw_v4_rule v = { v4_addr(&d->gone[i]), d->gone[i].len, 0 };
+
+		if (d->gone[i].family == 4)
+			pw_v4_dirty(dirty, &v);
+	}
+	for (size_t i = 0; i < x->nadd; i++) {
+		if (x->add[i].family != 4)
+			continue;
+		push_v4(d, v4_addr(&x->add[i]), x->add[i].len, x->ids[i]);
+		if (!d->nomem)
+			pw_v4_dirty(dirty, &d->r[d->nr - 1]);
+	}
+	if (d->nomem) {
+		pw_err("out of memory building the IPv4 table");
+		goto out;
+	}
+
+	since = now_ns() - m->cfg->v4_flip_ns;
+	if (since < PW_FLIP_GRACE_NS)
+		usleep((PW_FLIP_GRACE_NS - since) / 1000 + 1);
+	x->half = !active;
+	x->t = (struct pw_v4_table){
+		.l1 = m->v4_l1 + x->half * PW_V4_L1_SLOTS,
+		.chunks = m->v4_chunks + x->half * m->chunk_cap,
+		.runs = m->v4_runs + x->half * m->run_cap,
+		.chunk_base = x->half * m->chunk_cap,
+		.chunk_cap = m->chunk_cap,
+		.run_base = x->half * m->run_cap,
+		.run_cap = m->run_cap,
+	};
+	{
+		struct pw_v4_view old = {
+			.l1 = m->v4_l1 + active * PW_V4_L1_SLOTS,
+			.chunks = m->v4_chunks,
+			.runs = m->v4_runs,
+			.chunk_lo = active * m->chunk_cap,
+			.chunk_hi = active * m->chunk_cap + m->chunk_cap,
+			.run_lo = active * m->run_cap,
+			.run_hi = active * m->run_cap + m->run_cap,
+			.seen = seen,
+			.max_id = cap,
+		}, here = old;
+
+		/* the half being built, as it stands: the table of one change ago */
+		here.l1 = x->t.l1;
+		here.chunk_lo = x->t.chunk_base;
+		here.chunk_hi = x->t.chunk_base + m->chunk_cap;
+		here.run_lo = x->t.run_base;
+		here.run_hi = x->t.run_base + m->run_cap;
+		err = pw_v4_patch(&x->t, &here, &old, dirty, d->r, d->nr);
+		if (err == -EAGAIN || err == -ENOSPC) {
+			pw_dbg(2, "IPv4 table: the inactive half cannot be patched (%s): copying",
+			       strerror(-err));
+			err = pw_v4_update(&x->t, &old, dirty, d->r, d->nr);
+		}
+		if (!err)
+			err = check_active(x, &old, seen);
+	}
+	if (err) {
+		pw_dbg(2, "IPv4 table: the active half cannot be reused (%s): building in full",
+		       strerror(-err));
+		d->nr = 0;
+		if (each_old(x->g, all_v4, d))
+			goto out;
+		for (size_t i = 0; i < x->nadd; i++)
+			if (x->add[i].family == 4)
+				push_v4(d, v4_addr(&x->add[i]), x->add[i].len, x->ids[i]);
+		if (d->nomem) {
+			pw_err("out of memory building the IPv4 table");
+			goto out;
+		}
+		err = pw_v4_build(&x->t, d->r, d->nr);
+	}
+	if (err) {
+		pw_err("IPv4 table does not fit (%u chunks, %u runs): %s", x->t.nchunks,
+		       x->t.nruns, strerror(-err));
+		err = -1;
+		goto out;
+	}
+	pw_dbg(2, "IPv4 table: %zu rules built, %u chunks, %u runs in half %u", d->nr,
+	       x->t.nchunks, x->t.nruns, x->half);
+	err = 0;
+out:
+	free(dirty);
+	free(seen);
+	return err;
+}
+
+static void flip_v4(struct txn *x)
+{
+	/* the table must be visible before the flip that publishes it */
+	__atomic_store_n(&x->m->cfg->v4_active, x->half, __ATOMIC_RELEASE);
+	x->m->cfg->v4_flip_ns = now_ns();
+}
+
+/*
+ * Map writes go to the kernel WRITE_BATCH elements at a time through one
+ * small buffer: the same few pages carry a million keys, where one array of
+ * them all would have to be written, and read by the kernel, page by page.
+ */
+#define WRITE_BATCH	4096U
+
+struct wbuf {
+	int fd;
+	size_t ksz, vsz;
+	char *k, *v;
+	__u32 n;
+	bool del;		/* deletes: missing keys are fine, no values */
+};
+
+/* @mem: room for WRITE_BATCH keys and values */
+static char *wbuf_init(struct wbuf *w, char *mem, int fd, size_t ksz, size_t vsz, bool del)
+{
+	*w = (struct wbuf){ .fd = fd, .ksz = ksz, .vsz = del ? 0 : vsz, .del = del };
+	w->k = mem;
+	w->v = mem + WRITE_BATCH * ksz;
+	return w->v + WRITE_BATCH * w->vsz;
+}
+
+static int wbuf_flush(struct wbuf *w)
+{
+	int err = 0;
+
+	if (w->del)
+		delete_many(w->fd, w->k, w->n, w->ksz);
+	else if (w->n)
+		err = update_many(w->fd, w->k, w->v, w->n, w->ksz, w->vsz);
+	w->n = 0;
+	return err;
+}
+
+static int wbuf_put(struct wbuf *w, const void *key, const void *val)
+{
+	memcpy(w->k + w->n * w->ksz, key, w->ksz);
+	if (!w->del)
+		memcpy(w->v + w->n * w->vsz, val, w->vsz);
+	return ++w->n == WRITE_BATCH ? wbuf_flush(w) : 0;
+}
+
+/* Prefixes @p into blocklist with @ids, or (@ids NULL) out of it. */
+static int write_blocklist(struct txn *x, char *mem, const struct pw_prefix *p, size_t n,
+			   const __u32 *ids)
+{
+	struct wbuf w;
+	struct pw_key k;
+	struct pw_rule r = { 0 };
+	int err = 0;
+
+	wbuf_init(&w, mem, x->m->fd[PW_M_BLOCKLIST], sizeof(k), sizeof(r), !ids);
+	for (size_t i = 0; i < n && !err; i++) {
+		to_key(&p[i], &k);
+		if (ids)
+			r.id = ids[i];
+		err = wbuf_put(&w, &k, &r);
+	}
+	return err || wbuf_flush(&w) ? -1 : 0;
+}
+
+/* Hit counters of the new ids to 0. */
+static int zero_hits(struct txn *x, char *mem)
+{
+	__u64 *zeros = memset(mem, 0, WRITE_BATCH * sizeof(*zeros));
+
+	for (size_t i = 0; i < x->nadd; i += WRITE_BATCH) {
+		size_t n = x->nadd - i < WRITE_BATCH ? x->nadd - i : WRITE_BATCH;
+
+		if (update_many(x->m->fd[PW_M_HITS], x->ids + i, zeros, n, sizeof(*x->ids),
+				sizeof(*zeros)))
+			return -1;
+	}
+	return 0;
+}
+
+/* The IPv6 ones of prefixes @p into v6_hosts and v6_prefixes with @ids, or
+ * (@ids NULL) out of them. */
+static int write_v6(struct txn *x, char *mem, const struct pw_prefix *a, size_t n,
+		    const __u32 *ids)
+{
+	struct wbuf h, p;
+	struct pw_in6 hk;
+	struct pw_lpm6_key pk;
+	int err = 0;
+
+	mem = wbuf_init(&h, mem, x->m->fd[PW_M_V6_HOSTS], sizeof(hk), sizeof(__u32), !ids);
+	wbuf_init(&p, mem, x->m->fd[PW_M_V6_PREFIXES], sizeof(pk), sizeof(__u32), !ids);
+	for (size_t i = 0; i < n && !err; i++) {
+		__u32 id = ids ? ids[i] : 0;
+
+		if (a[i].family != 6)
+			continue;
+		if (a[i].len == 128) {
+			memcpy(hk.addr, a[i].addr, 16);
+			err = wbuf_put(&h, &hk, &id);
+		} else {
+			pk.prefixlen = a[i].len;
+			memcpy(pk.addr, a[i].addr, 16);
+			err = wbuf_put(&p, &pk, &id);
+		}
+	}
+	if (!err)
+		err = wbuf_flush(&h);
+	if (!err)
+		err = wbuf_flush(&p);
+	if (err)
+		pw_err("cannot add to the IPv6 maps: %s", strerror(errno));
+	return err ? -1 : 0;
+}
+
+/* The rest of step 4 once the new IPv6 rules are in: removed ones out, then
+ * the filter and the counts. */
+static void finish_v6(struct txn *x, char *mem)
+{
+	struct pw_maps *m = x->m;
+	struct digest *d = &x->d;
+
+	for (size_t i = 0; i < x->nadd; i++) {
+		const struct pw_prefix *p = &x->add[i];
+
+		if (p->family != 6)
+			continue;
+		*(p->len == 128 ? &d->hosts : &d->prefixes) += 1;
+		filter_add(d->f, p, &d->wide);
+	}
+	write_v6(x, mem, d->gone, d->ngone, NULL);
+
+	/* word by word: an aligned 64-bit store is atomic for the reader */
+	for (__u32 w = 0; w < PW_V6_FILTER_WORDS; w++)
+		if (m->v6_filter[w] != d->f[w])
+			__atomic_store_n(&m->v6_filter[w], d->f[w], __ATOMIC_RELEASE);
+	__atomic_store_n(&m->cfg->v6_hosts, d->hosts, __ATOMIC_RELEASE);
+	__atomic_store_n(&m->cfg->v6_prefixes, d->prefixes, __ATOMIC_RELEASE);
+	__atomic_store_n(&m->cfg->v6_wide, d->wide, __ATOMIC_RELEASE);
+}
+
+/* Step 1: the old set into x->d, in one pass over the map (@dirty: the /16s
+ * that may change, NULL for all). */
+static int gather(struct txn *x, struct pw_maps *m, struct groups *g, const __u64 *dirty)
+{
+	struct digest *d = &x->d;
+	__u32 cap = m->capacity;
+
+	*x = (struct txn){ .m = m, .g = g };
+	*d = (struct digest){ .cap = cap, .dirty = dirty };
+	d->used = calloc(cap + 1, 1);
+	d->lens = calloc(cap + 1, 1);
+	d->addr = malloc((cap + 1) * sizeof(*d->addr));
+	d->f = calloc(PW_V6_FILTER_WORDS, sizeof(*d->f));
+	if (!d->used || !d->lens || !d->addr || !d->f) {
+		pw_err("out of memory");
+		return -1;
+	}
+	if (each_old(g, digest_rule, d))
+		return -1;
+	if (d->nomem) {
+		pw_err("out of memory");
+		return -1;
+	}
+	return 0;
+}
+
+static void txn_free(struct txn *x)
+{
+	digest_free(&x->d);
+	free(x->ids);
+	x->ids = NULL;
+}
+
+/*
+ * The rest, with the @nadd distinct prefixes @add (none of them kept) coming
+ * in: checked (capacity) before anything is written.
+ */
+static int commit(struct txn *x, const struct pw_prefix *add, size_t nadd)
+{
+	struct pw_maps *m = x->m;
+	struct digest *d = &x->d;
+	char *mem = NULL;
+	bool v6_in = false;
+	size_t nall = d->nold - d->ngone + nadd;
+	int ret = -1;
+
+	x->add = add;
+	x->nadd = nadd;
+	if (nall > d->cap) {
+		pw_err("blocklist full: %zu entries would exceed its capacity of %u; nothing "
+		       "changed", nall, d->cap);
+		pw_hint("delete entries, or 'pingwall detach --all --purge' and attach again "
+			"with a larger --max-entries");
+		return -1;
+	}
+	if (!nadd && !d->ngone)
+		return 0;
+	x->v4 = d->v4;
+	x->v6 = d->v6;
+	for (size_t i = 0; i < nadd; i++)
+		*(add[i].family == 4 ? &x->v4 : &x->v6) = true;
+	x->ids = malloc((nadd ? nadd : 1) * sizeof(*x->ids));
+	/* room for the largest use: v6_hosts and v6_prefixes keys and values */
+	mem = malloc(WRITE_BATCH * (sizeof(struct pw_in6) + sizeof(struct pw_lpm6_key) +
+				    2 * sizeof(__u32)));
+	if (!x->ids || !mem) {
+		pw_err("out of memory");
+		goto out;
+	}
+	if (assign_ids(x))
+		goto out;
+
+	/* Step 2: the new IPv4 table, where nothing reads it yet. */
+	if (x->v4 && build_v4(x))
+		goto out;
+
+	/* Step 3: new rules in (their counters zeroed first). */
+	if (zero_hits(x, mem) || write_blocklist(x, mem, add, nadd, x->ids)) {
+		pw_err("cannot add to the blocklist map: %s", strerror(errno));
+		goto undo;
+	}
+
+	/* Steps 4 and 5. */
+	if (x->v6) {
+		v6_in = true;
+		if (write_v6(x, mem, add, nadd, x->ids))
+			goto undo;
+		finish_v6(x, mem);
+	}
+	if (x->v4)
+		flip_v4(x);
+
+	/* Step 6. */
+	write_blocklist(x, mem, d->gone, d->ngone, NULL);
+	m->cfg->generation++;
+	ret = 0;
+	goto out;
+undo:
+	/* the data path has not seen any of them yet */
+	if (v6_in)
+		write_v6(x, mem, add, nadd, NULL);
+	write_blocklist(x, mem, add, nadd, NULL);
+out:
+	free(mem);
+	return ret;
+}
+
+/* ---- working out the new set ------------------------------------------- */
+
+/* All 18 bytes mixed into every bit (murmur3's finalizer): the low bits
+ * index the table. */
+static __u64 prefix_hash(const struct pw_prefix *p)
+{
+	__u64 h = load_be64(p->addr) ^ load_be64(p->addr + 8) * 0x9E3779B97F4A7C15ULL ^
+		  ((__u64)p->family << 8 | p->len) * 0xC2B2AE3D27D4EB4FULL;
+
+	h ^= h >> 33;
+	h *= 0xff51afd7ed558ccdULL;
+	h ^= h >> 33;
+	h *= 0xc4ceb9fe1a85ec53ULL;
+	return h ^ h >> 33;
+}
+
+#define NONE		UINT32_MAX
+
+/*
+ * The changes grouped by prefix, and what the map holds of each: either
+ * changes in any order (perm and start group them), or one operation on
+ * each of sorted, distinct prefixes.
+ */
+struct groups {
+	const struct pw_maps *m;
+	const struct pw_change *c;
+	const __u32 *perm;		/* changes in prefix order, ties in given order */
+	const __u32 *start;		/* group g: perm[start[g]] .. perm[start[g + 1] - 1] */
+	const struct pw_prefix *v;	/* or (c NULL): one change, op, to each of v[] */
+	enum pw_bl_op op;
+	size_t n;
+	__u32 *slot;			/* hash of the groups' prefixes: group + 1 */
+	size_t mask;
+	__u32 *id;			/* the rule of each group's prefix, NONE if not there
+					 * (NULL, all NONE: the map was empty) */
+	bool flush;
+	bool nomem;
+};
+
+static const struct pw_prefix *group_prefix(const struct groups *g, size_t i)
+{
+	return g->c ? &g->c[g->perm[g->start[i]]].prefix : &g->v[i];
+}
+
+/* How many changes group @i has, and the k-th of them. */
+static size_t group_len(const struct groups *g, size_t i)
+{
+	return g->c ? g->start[i + 1] - g->start[i] : 1;
+}
+
+static enum pw_bl_op group_op(const struct groups *g, size_t i, size_t k)
+{
+	return g->c ? g->c[g->perm[g->start[i] + k]].op : g->op;
+}
+
+/* The last change of a group decides whether its prefix is there after. */
+static bool group_adds(const struct groups *g, size_t i)
+{
+	if (!g->c)
+		return g->op == PW_BL_ADD;
+	return g->c[g->perm[g->start[i + 1] - 1]].op == PW_BL_ADD;
+}
+
+struct each_ctx {
+	struct groups *g;
+	old_fn fn;
+	void *arg;
+	size_t h[READ_BATCH];
+};
+
+/* The hash of the groups' prefixes, made when the map turns out not empty. */
+static bool hash_groups(struct groups *g)
+{
+	for (g->mask = 15; g->mask < 2 * g->n; g->mask = g->mask * 2 + 1)
+		;
+	g->slot = calloc(g->mask + 1, sizeof(*g->slot));
+	g->id = malloc((g->n ? g->n : 1) * sizeof(*g->id));
+	if (!g->slot || !g->id) {
+		free(g->slot);
+		free(g->id);
+		g->slot = NULL;
+		g->id = NULL;
+		return false;
+	}
+	for (size_t i = 0; i < g->n; i++)
+		g->id[i] = NONE;
+	for (size_t i = 0; i < g->n; i++) {
+		size_t h = prefix_hash(group_prefix(g, i)) & g->mask;
+
+		while (g->slot[h])
+			h = (h + 1) & g->mask;
+		g->slot[h] = i + 1;
+	}
+	return true;
+}
+
+/*
+ * Rules of the map: which group changes each, and whether it goes.  The
+ * probes are random reads of large tables, so they go in stages over the
+ * batch, each prefetching what the next reads: the slot, then the group's
+ * prefix, then the comparison.
+ */
+static void map_rules(void *ctx, const struct pw_entry *e, size_t n)
+{
+	struct each_ctx *c = ctx;
+	struct groups *g = c->g;
+	size_t *h = c->h;
+
+	if (g->nomem || (!g->slot && !hash_groups(g))) {
+		g->nomem = true;
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		h[i] = prefix_hash(&e[i].prefix) & g->mask;
+		__builtin_prefetch(&g->slot[h[i]]);
+	}
+	for (size_t i = 0; i < n; i++)
+		if (g->slot[h[i]])
+			__builtin_prefetch(group_prefix(g, g->slot[h[i]] - 1));
+	for (size_t i = 0; i < n; i++) {
+		bool gone = g->flush;
+
+		for (size_t k = h[i]; g->slot[k]; k = (k + 1) & g->mask) {
+			__u32 j = g->slot[k] - 1;
+
+			if (!pw_prefix_cmp(group_prefix(g, j), &e[i].prefix)) {
+				g->id[j] = e[i].id;
+				/* after a flush, re-added: stays, id and hits */
+				gone = !group_adds(g, j);
+				break;
+			}
+		}
+		c->fn(c->arg, &e[i], gone);
+	}
+}
+
+static int each_old(struct groups *g, old_fn fn, void *arg)
+{
+	struct each_ctx *c = malloc(sizeof(*c));
+	int err;
+
+	if (!c) {
+		pw_err("out of memory");
+		return -1;
+	}
+	*c = (struct each_ctx){ .g = g, .fn = fn, .arg = arg };
+	err = scan_map(g->m, map_rules, c);
+	free(c);
+	if (!err && g->nomem) {
+		pw_err("out of memory");
+		err = -1;
+	}
+	return err;
+}
+
+/* The transaction of a change grouped in @g.  With @diff: making the
+ * blocklist equal to a file (@g: an add of each prefix after a flush),
+ * deleting first when old and new rules would not fit at once. */
+static int apply_groups(struct pw_maps *m, struct groups *g, struct pw_blfile_diff *diff)
+{
+	__u64 *dirty = calloc(PW_V4_L1_SLOTS / 64, sizeof(*dirty));
+	struct pw_prefix *add = NULL;
+	struct txn x = { 0 };
+	size_t nadd = 0;
 	char buf[PW_PREFIX_STRLEN];
 	int ret = -1;
 
-	if (!ops)
+	if (!dirty)
 		goto nomem;
-	if (read_rules(m, &old, &nold))
+	for (size_t i = 0; i < g->n; i++) {
+		const struct pw_prefix *p = group_prefix(g, i);
+		struct pw_v4_rule v = { v4_addr(p), p->len, 0 };
+
+		if (p->family == 4)	/* the /16s that may change */
+			pw_v4_dirty(dirty, &v);
+	}
+	if (g->flush)		/* every rule may go */
+		memset(dirty, 0xff, PW_V4_L1_SLOTS / 8);
+
+	/* Step 1, with which group's prefix each rule is (map_rules()). */
+	g->m = m;
+	if (gather(&x, m, g, dirty))
 		goto out;
-	del = calloc(nold ? nold : 1, sizeof(*del));
-	add = calloc(n ? n : 1, sizeof(*add));
-	if (!del || !add)
-		goto nomem;
-	/* with @flush every old rule goes, but for those the batch adds again */
-	for (size_t i = 0; i < nold; i++)
-		del[i] = flush;
+	/* Replay each prefix's changes, in order, for any delete of a prefix
+	 * absent at that point; the last one decides whether it is there. */
+	for (size_t i = 0; i < g->n; i++) {
+		__u32 id = g->id ? g->id[i] : NONE;
+		bool present = id != NONE && !g->flush;		/* after the flush */
 
-	/* Replay the changes per prefix, in order, to find each prefix's
-	 * final state and any delete of a prefix absent at that point. */
-	for (size_t i = 0; i < n; i++)
-		ops[i] = (struct op){ .c = &changes[i], .order = i };
-	qsort(ops, n, sizeof(*ops), op_cmp);
-	for (size_t i = 0; i < n;) {
-		const struct pw_prefix *p = &ops[i].c->prefix;
-		const struct pw_entry *o = find(old, nold, p);
-		bool present = o != NULL && !flush;	/* after the flush */
-
-		for (; i < n && !pw_prefix_cmp(&ops[i].c->prefix, p); i++) {
-			if (ops[i].c->op == PW_BL_ADD) {
+		for (size_t k = 0; k < group_len(g, i); k++) {
+			if (group_op(g, i, k) == PW_BL_ADD) {
 				present = true;
 			} else if (!present) {
 				pw_err("'%s' is not in the blocklist; nothing changed",
-				       pw_prefix_format(p, buf, sizeof(buf)));
+				       pw_prefix_format(group_prefix(g, i), buf, sizeof(buf)));
 				pw_hint("see what is with 'blockctl list'");
 				goto out;
 			} else {
 				present = false;
 			}
 		}
-		if (present && !o)
-			add[nadd++].prefix = *p;
-		else if (o)
-			del[o - old] = !present;	/* re-added after a flush: stays, id and hits */
+		nadd += present && id == NONE;
 	}
-
-	keep = calloc(nold ? nold : 1, sizeof(*keep));
-	gone = calloc(nold ? nold : 1, sizeof(*gone));
-	if (!keep || !gone)
-		goto nomem;
-	for (size_t i = 0; i < nold; i++) {
-		if (del[i])
-			gone[ngone++] = old[i];
-		else
-			keep[nkeep++] = old[i];
+	/* the new prefixes: a list whole when none of it was there, else a copy */
+	if (nadd && (g->c || nadd < g->n)) {
+		add = malloc(nadd * sizeof(*add));
+		if (!add)
+			goto nomem;
+		nadd = 0;
+		for (size_t i = 0; i < g->n; i++)
+			if (group_adds(g, i) && (!g->id || g->id[i] == NONE))
+				add[nadd++] = *group_prefix(g, i);
 	}
-	nall = nkeep + nadd;
-	if (nall > m->capacity) {
-		pw_err("blocklist full: %zu entries would exceed its capacity of %u; nothing "
-		       "changed", nall, m->capacity);
-		pw_hint("delete entries, or 'pingwall detach --all --purge' and attach again "
-			"with a larger --max-entries");
+	if (!diff) {
+		ret = commit(&x, add ? add : g->v, nadd);
 		goto out;
 	}
-	if (!nadd && !ngone) {
-		ret = 0;
-		goto out;
+	diff->kept = x.d.nold - x.d.ngone;
+	/*
+	 * commit() inserts the new entries before it deletes the old ones, so
+	 * for a moment the maps hold both.  When that would not fit, delete
+	 * first, then add: still nothing that stays ever leaves the data path,
+	 * only the two halves of the change are no longer one transaction.
+	 */
+	if (x.d.nold + nadd <= m->capacity) {
+		ret = commit(&x, add ? add : g->v, nadd);
+		diff->phases = 1;
+	} else {
+		pw_dbg(1, "%zu old and %zu new entries do not fit in %u at once: removing first",
+		       x.d.nold, nadd, m->capacity);
+		ret = commit(&x, NULL, 0);
+		if (!ret) {
+			diff->phases = 1;
+			ret = pw_bl_apply_list(m, PW_BL_ADD, g->v, g->n);
+			if (ret)
+				pw_err("the entries no longer listed were removed, but adding the "
+				       "new ones failed");
+			else
+				diff->phases = 2;
+		}
 	}
-	if (assign_ids(m, old, nold, add, nadd, keep, nkeep))
-		goto out;
-
-	/* Step 2: new rules in (their counters zeroed first). */
-	bk = calloc(nadd > ngone ? nadd : ngone ? ngone : 1, sizeof(*bk));
-	bv = calloc(nadd ? nadd : 1, sizeof(*bv));
-	ids = calloc(nadd ? nadd : 1, sizeof(*ids));
-	zeros = calloc(nadd ? nadd : 1, sizeof(*zeros));
-	if (!bk || !bv || !ids || !zeros)
-		goto nomem;
-	for (size_t i = 0; i < nadd; i++) {
-		pw_prefix_to_key(&add[i].prefix, &bk[i]);
-		bv[i].id = ids[i] = add[i].id;
-		if (add[i].prefix.family == 4)
-			v4_changed = true;
-		else
-			v6_changed = true;
+	if (!ret) {
+		diff->added = nadd;
+		diff->removed = x.d.ngone;
 	}
-	if (update_many(m->fd[PW_M_HITS], ids, zeros, nadd, sizeof(*ids), sizeof(*zeros)) ||
-	    update_many(m->fd[PW_M_BLOCKLIST], bk, bv, nadd, sizeof(*bk), sizeof(*bv))) {
-		pw_err("cannot add to the blocklist map: %s", strerror(errno));
-		/* undo: the data path has not seen any of them yet */
-		delete_many(m->fd[PW_M_BLOCKLIST], bk, nadd, sizeof(*bk));
-		goto out;
-	}
-	for (size_t i = 0; i < ngone; i++) {
-		if (gone[i].prefix.family == 4)
-			v4_changed = true;
-		else
-			v6_changed = true;
-	}
-
-	all = calloc(nall ? nall : 1, sizeof(*all));
-	if (!all)
-		goto nomem;
-	memcpy(all, keep, nkeep * sizeof(*all));
-	memcpy(all + nkeep, add, nadd * sizeof(*all));
-
-	/* Steps 3 and 4. */
-	if (v6_changed && write_v6(m, all, nall, gone, ngone, add, nadd))
-		goto out;
-	if (v4_changed && write_v4(m, all, nall))
-		goto out;
-
-	/* Step 5. */
-	for (size_t i = 0; i < ngone; i++)
-		pw_prefix_to_key(&gone[i].prefix, &bk[i]);
-	delete_many(m->fd[PW_M_BLOCKLIST], bk, ngone, sizeof(*bk));
-	m->cfg->generation++;
-	ret = 0;
 	goto out;
 nomem:
 	pw_err("out of memory");
 out:
-	free(ops);
-	free(old);
-	free(del);
+	txn_free(&x);
+	free(dirty);
+	free(g->slot);
+	free(g->id);
 	free(add);
-	free(keep);
-	free(gone);
-	free(all);
-	free(bk);
-	free(bv);
-	free(ids);
-	free(zeros);
 	return ret;
+}
+
+int pw_bl_apply(struct pw_maps *m, const struct pw_change *changes, size_t n, bool flush)
+{
+	struct groups g = { .c = changes, .flush = flush };
+	__u32 *perm = malloc((n ? n : 1) * sizeof(*perm)), *start = NULL;
+	int ret = -1, r;
+
+	if (!perm)
+		goto nomem;
+	/* The changes by prefix, in order within one prefix: a group each. */
+	r = n ? pw_prefix_sort(&changes->prefix, sizeof(*changes), n, perm) : 1;
+	if (r < 0)
+		goto nomem;
+	if (r)
+		for (size_t i = 0; i < n; i++)
+			perm[i] = i;
+	start = malloc((n + 1) * sizeof(*start));
+	if (!start)
+		goto nomem;
+	for (size_t i = 0; i < n; i++)
+		if (!i || pw_prefix_cmp(&changes[perm[i]].prefix, &changes[perm[i - 1]].prefix))
+			start[g.n++] = i;
+	start[g.n] = n;
+	g.perm = perm;
+	g.start = start;
+	ret = apply_groups(m, &g, NULL);
+	goto out;
+nomem:
+	pw_err("out of memory");
+out:
+	free(perm);
+	free(start);
+	return ret;
+}
+
+int pw_bl_apply_list(struct pw_maps *m, enum pw_bl_op op, const struct pw_prefix *v, size_t n)
+{
+	struct groups g = { .v = v, .op = op, .n = n };
+
+	return apply_groups(m, &g, NULL);
+}
+#undef NONE
+
+/* ---- making the blocklist equal to a file (declared in blfile.h) ---------- */
+
+int pw_blfile_apply(struct pw_maps *m, const struct pw_prefix *v, size_t n,
+		    struct pw_blfile_diff *diff)
+{
+	/* a flush, and each of @v added again: what is listed stays as it is */
+	struct groups g = { .v = v, .op = PW_BL_ADD, .n = n, .flush = true };
+
+	memset(diff, 0, sizeof(*diff));
+	if (n > m->capacity) {
+		pw_err("the file has %zu entries, more than the blocklist's capacity of %u; "
+		       "nothing changed", n, m->capacity);
+		pw_hint("capacity is set at first attach: 'pingwall detach --all --purge', then "
+			"attach with a larger --max-entries");
+		return -1;
+	}
+	return apply_groups(m, &g, diff) ? -1 : 0;
 }

@@ -4,6 +4,7 @@
 #ifndef PW_BLOCKLIST_H
 #define PW_BLOCKLIST_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <linux/types.h>
 
@@ -18,6 +19,13 @@ struct pw_entry {
 
 /* All rules, sorted (pw_prefix_cmp), with their hit counts.  *out is malloc()ed. */
 int pw_bl_read(const struct pw_maps *m, struct pw_entry **out, size_t *n);
+
+/* All rules in the map's own order, hits left 0: one pass over the blocklist
+ * map (what `save` and `check` need).  *out is malloc()ed. */
+int pw_bl_snapshot(const struct pw_maps *m, struct pw_entry **out, size_t *n);
+
+/* Sort entries by prefix (pw_prefix_cmp); 0, or -1 when out of memory. */
+int pw_bl_sort(struct pw_entry *e, size_t n);
 
 enum pw_bl_op { PW_BL_ADD, PW_BL_DEL };
 
@@ -35,7 +43,13 @@ struct pw_change {
  */
 int pw_bl_apply(struct pw_maps *m, const struct pw_change *changes, size_t n, bool flush);
 
-/* The longest rule that contains @addr, or NULL. */
+/*
+ * pw_bl_apply() of the same operation on each of the @n sorted (pw_prefix_cmp),
+ * distinct prefixes @v (a blocklist file, `add -`), without a change array.
+ */
+int pw_bl_apply_list(struct pw_maps *m, enum pw_bl_op op, const struct pw_prefix *v, size_t n);
+
+/* The longest rule that contains @addr, or NULL (@e in any order). */
 const struct pw_entry *pw_bl_match(const struct pw_entry *e, size_t n, int family,
 				   const __u8 *addr);
 

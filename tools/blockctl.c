@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -91,19 +92,35 @@ static const char *file_name(const char *path)
  * Read and check a whole blocklist file ('-': stdin), reporting every bad
  * line.  Returns 0, 1 (cannot read it) or 2 (bad lines; nothing may change).
  */
+static char sigbus_msg[256];
+
+/* A mapped file cut short under the parser: nothing has been changed yet. */
+static void on_sigbus(int sig)
+{
+	ssize_t r = write(STDERR_FILENO, sigbus_msg, strlen(sigbus_msg));
+
+	(void)r;
+	_exit(1);
+}
+
 static int read_file(const char *path, struct pw_blfile *f)
 {
 	struct bad_lines b = { .name = file_name(path) };
-	size_t len = 0;
-	char *buf = NULL;
+	struct sigaction sa = { .sa_handler = on_sigbus }, old;
+	struct pw_blfile_src src;
 	long bad;
 
-	if (pw_blfile_read(path, &buf, &len)) {
+	if (pw_blfile_open(path, &src)) {
 		pw_err("cannot read '%s': %s", file_name(path), strerror(errno));
 		return 1;
 	}
-	bad = pw_blfile_parse(buf, len, f, report_line, &b);
-	free(buf);
+	snprintf(sigbus_msg, sizeof(sigbus_msg),
+		 "%s: '%.200s' changed while it was read; nothing changed\n", pw_prog,
+		 file_name(path));
+	sigaction(SIGBUS, &sa, &old);
+	bad = pw_blfile_parse(src.buf, src.len, f, report_line, &b);
+	sigaction(SIGBUS, &old, NULL);
+	pw_blfile_close(&src);
 	if (bad < 0) {
 		pw_err("cannot parse '%s': %s", file_name(path), strerror(errno));
 		return 1;
@@ -235,6 +252,53 @@ static void test_oplog(const char *verb, const struct pw_change *c, size_t n, bo
 	free(line);
 }
 
+/* test_oplog() of one operation on each of @n prefixes. */
+static void test_oplog_list(const char *verb, enum pw_bl_op op, const struct pw_prefix *v,
+			    size_t n, bool ok, const struct pw_maps *m)
+{
+	struct pw_change *c;
+
+	if (!getenv("PINGWALL_TEST_OPLOG"))
+		return;
+	c = calloc(n ? n : 1, sizeof(*c));
+	for (size_t i = 0; c && i < n; i++)
+		c[i] = (struct pw_change){ .op = op, .prefix = v[i] };
+	if (c)
+		test_oplog(verb, c, n, ok, m);
+	free(c);
+}
+
+/* `add -` or `del -` alone: the list from stdin, sorted and distinct by
+ * then, goes to pw_bl_apply_list() as it is. */
+static int change_list(enum pw_bl_op op)
+{
+	struct pw_blfile f;
+	struct pw_maps m;
+	int lock, ret = read_file("-", &f);
+
+	if (ret)
+		return ret;
+	ret = 1;
+	if (!f.n) {
+		pw_err("no address or prefix on stdin; nothing changed");
+		ret = 2;
+		goto out;
+	}
+	if (open_maps(&m, PW_MAPS_EDIT))
+		goto out;
+	lock = pw_lock(opt.pin_dir);
+	if (lock >= 0) {
+		if (!pw_bl_apply_list(&m, op, f.v, f.n))
+			ret = 0;
+		test_oplog_list(op == PW_BL_ADD ? "add" : "del", op, f.v, f.n, !ret, &m);
+		close(lock);
+	}
+	pw_maps_close(&m);
+out:
+	pw_blfile_free(&f);
+	return ret;
+}
+
 static int do_change(enum pw_bl_op op, int argc, char **argv, bool flush)
 {
 	struct changes c = {};
@@ -252,6 +316,8 @@ static int do_change(enum pw_bl_op op, int argc, char **argv, bool flush)
 		pw_err("flush takes no arguments ('%s')", argv[0]);
 		return 2;
 	}
+	if (!flush && argc == 1 && !strcmp(argv[0], "-"))
+		return change_list(op);
 	for (int i = 0; i < argc; i++) {
 		struct pw_prefix p;
 
@@ -325,12 +391,54 @@ static int read_all(struct pw_maps *m, struct pw_entry **e, size_t *n)
 	return 0;
 }
 
+/* Decimal @v at @o; returns the end. */
+static char *put_u64(char *o, unsigned long long v)
+{
+	char t[20];
+	int n = 0;
+
+	do
+		t[n++] = '0' + v % 10;
+	while (v /= 10);
+	while (n)
+		*o++ = t[--n];
+	return o;
+}
+
+/*
+ * One rule as `list` prints it, into @o (room for 160 bytes); returns the
+ * end.  Text: printf("%-43s hits %llu\n"); JSON: one object.  Built by hand:
+ * a million rules through printf() cost more than reading them.
+ */
+static char *list_line(char *o, const struct pw_entry *e, bool first)
+{
+	char *start = o;
+
+	if (!opt.json) {
+		o += pw_prefix_fmt(&e->prefix, o);
+		while (o - start < 43)
+			*o++ = ' ';
+		o = put_u64(stpcpy(o, " hits "), e->hits);
+		*o++ = '\n';
+		return o;
+	}
+	if (!first)
+		*o++ = ',';
+	o = stpcpy(o, "{\"prefix\":\"");
+	o += pw_prefix_fmt(&e->prefix, o);
+	o = put_u64(stpcpy(o, "\",\"family\":"), e->prefix.family);
+	o = put_u64(stpcpy(o, ",\"hits\":"), e->hits);
+	o = put_u64(stpcpy(o, ",\"id\":"), e->id);
+	*o++ = '}';
+	return o;
+}
+
 static int do_list(int argc, char **argv)
 {
-	char buf[PW_PREFIX_STRLEN];
+	static char out[1 << 16];
 	struct pw_entry *e = NULL;
 	struct pw_maps m;
-	size_t n = 0;
+	size_t n = 0, o = 0;
 
 	if (argc) {
 		pw_err("list takes no arguments ('%s')", argv[0]);
@@ -338,21 +446,22 @@ static int do_list(int argc, char **argv)
 	}
 	if (read_all(&m, &e, &n))
 		return 1;
-	if (opt.json)
-		printf("[");
-	for (size_t i = 0; i < n; i++) {
-		pw_prefix_format(&e[i].prefix, buf, sizeof(buf));
-		if (opt.json)
-			printf("%s{\"prefix\":\"%s\",\"family\":%u,\"hits\":%llu,\"id\":%u}",
-			       i ? "," : "", buf, e[i].prefix.family,
-			       (unsigned long long)e[i].hits, e[i].id);
-		else
-			printf("%-43s hits %llu\n", buf, (unsigned long long)e[i].hits);
-	}
-	if (opt.json)
-		printf("]\n");
-	free(e);
 	pw_maps_close(&m);
+	if (opt.json)
+		out[o++] = '[';
+	for (size_t i = 0; i < n; i++) {
+		if (o > sizeof(out) - 256) {
+			fwrite(out, 1, o, stdout);
+			o = 0;
+		}
+		o = list_line(out + o, &e[i], !i) - out;
+	}
+	if (opt.json) {
+		out[o++] = ']';
+		out[o++] = '\n';
+	}
+	fwrite(out, 1, o, stdout);
+	free(e);
 	return 0;
 }
 
@@ -374,11 +483,21 @@ static int do_check(int argc, char **argv)
 		pw_err("%s", err);
 		return 2;
 	}
-	if (read_all(&m, &e, &n))
+	/* the rules in any order, and the one hit count wanted */
+	if (open_maps(&m, PW_MAPS_BIT(PW_M_BLOCKLIST) | PW_MAPS_BIT(PW_M_HITS) | PW_MAPS_READONLY))
 		return 1;
+	if (pw_bl_snapshot(&m, &e, &n)) {
+		pw_maps_close(&m);
+		return 1;
+	}
 	hit = pw_bl_match(e, n, a.family, a.addr);
-	if (hit)
+	if (hit) {
+		__u64 hits = 0;
+
 		pw_prefix_format(&hit->prefix, buf, sizeof(buf));
+		if (!bpf_map_lookup_elem(m.fd[PW_M_HITS], &hit->id, &hits))
+			e[hit - e].hits = hits;
+	}
 	if (opt.json) {
 		printf("{\"address\":");
 		pw_json_str(stdout, argv[0]);
@@ -420,15 +539,7 @@ static int do_load(int argc, char **argv)
 	if (lock >= 0) {
 		if (!pw_blfile_apply(&m, f.v, f.n, &d))
 			ret = 0;
-		if (getenv("PINGWALL_TEST_OPLOG")) {
-			struct pw_change *c = calloc(f.n ? f.n : 1, sizeof(*c));
-
-			for (size_t i = 0; c && i < f.n; i++)
-				c[i] = (struct pw_change){ .op = PW_BL_ADD, .prefix = f.v[i] };
-			if (c)
-				test_oplog("load", c, f.n, !ret, &m);
-			free(c);
-		}
+		test_oplog_list("load", PW_BL_ADD, f.v, f.n, !ret, &m);
 		close(lock);
 	}
 	pw_maps_close(&m);
@@ -504,26 +615,34 @@ static int do_save(int argc, char **argv)
 		pw_hint("blockctl save [FILE]");
 		return 2;
 	}
-	if (read_all(&m, &e, &n))
+	/* the prefixes alone, sorted: a canonical file (no hit counts needed) */
+	if (open_maps(&m, PW_MAPS_BIT(PW_M_BLOCKLIST) | PW_MAPS_READONLY))
 		return 1;
-	pw_maps_close(&m);
-	v = calloc(n ? n : 1, sizeof(*v));
-	if (!v) {
-		pw_err("out of memory");
-		free(e);
+	if (pw_bl_snapshot(&m, &e, &n)) {
+		pw_maps_close(&m);
 		return 1;
 	}
-	for (size_t i = 0; i < n; i++)
-		v[i] = e[i].prefix;	/* sorted by pw_bl_read(): a canonical file */
+	pw_maps_close(&m);
+	v = malloc((n ? n : 1) * sizeof(*v));
+	if (v)
+		for (size_t i = 0; i < n; i++)
+			v[i] = e[i].prefix;
 	free(e);
+	if (!v || pw_prefixes_sort(v, n, sizeof(*v), 0)) {
+		pw_err("out of memory");
+		free(v);
+		return 1;
+	}
 	if (argc && strcmp(argv[0], "-")) {
 		ret = save_to(argv[0], v, n);
 	} else if (opt.json) {
 		char buf[PW_PREFIX_STRLEN];
 
 		printf("[");
-		for (size_t i = 0; i < n; i++)
-			printf("%s\"%s\"", i ? "," : "", pw_prefix_format(&v[i], buf, sizeof(buf)));
+		for (size_t i = 0; i < n; i++) {
+			pw_prefix_fmt(&v[i], buf);
+			printf("%s\"%s\"", i ? "," : "", buf);
+		}
 		printf("]\n");
 	} else if (pw_blfile_write(stdout, v, n) || fflush(stdout)) {
 		pw_err("cannot write to stdout: %s", strerror(errno));

@@ -12,14 +12,16 @@
  *   prof FILE --pin-dir DIR
  *	Where the time of `blockctl load FILE` goes, without changing lib/: the
  *	phases blockctl goes through, each timed with CLOCK_MONOTONIC around the
- *	same lib/ call (read, parse, open, read the current list, apply), then
- *	the pieces of pw_bl_apply() redone on their own on scratch copies: the
- *	sort of the changes, the kernel's batch updates into fresh maps of the
- *	blocklist's types and sizes, and the IPv4 table build into memory.
+ *	same lib/ call (map the file, parse, open, read the current list,
+ *	apply), then the pieces of a transaction redone on their own on scratch
+ *	copies: reading the list, the sorts, the IPv4 table built in full and
+ *	patched in place, the kernel's batch updates into fresh maps of the
+ *	blocklist's types and sizes, and one add and one delete at full size.
  *	Prints "phase seconds" lines.  The maps under DIR end up holding FILE.
  */
 #include <errno.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -201,23 +203,27 @@ static void phase(const char *name)
 	mark();
 }
 
-struct op {
-	const struct pw_change *c;
-	size_t order;
-};
+/* Batch calls of this many elements, as lib/blocklist.c makes them. */
+#define BATCH	4096U
 
-static int op_cmp(const void *pa, const void *pb)	/* as lib/blocklist.c's */
+static int update_batched(int fd, const void *keys, const void *vals, __u32 n, size_t ksz,
+			  size_t vsz)
 {
-	const struct op *a = pa, *b = pb;
-	int r = pw_prefix_cmp(&a->c->prefix, &b->c->prefix);
+	LIBBPF_OPTS(bpf_map_batch_opts, o);
 
-	if (r)
-		return r;
-	return a->order < b->order ? -1 : a->order > b->order;
+	for (__u32 done = 0; done < n;) {
+		__u32 cnt = n - done < BATCH ? n - done : BATCH;
+
+		if (bpf_map_update_batch(fd, (const char *)keys + done * ksz,
+					 (const char *)vals + done * vsz, &cnt, &o))
+			return -1;
+		done += cnt;
+	}
+	return 0;
 }
 
-/* Scratch copies of the kernel-side work of pw_bl_apply(): fresh maps of the
- * pinned ones' types, flags and sizes, filled with one batch update each. */
+/* Scratch copies of the kernel-side work of a transaction: fresh maps of the
+ * pinned ones' types, flags and sizes, filled BATCH elements a call. */
 static int scratch_updates(const struct pw_maps *m, const struct pw_prefix *v, size_t n)
 {
 	LIBBPF_OPTS(bpf_map_create_opts, noprealloc, .map_flags = BPF_F_NO_PREALLOC);
@@ -256,9 +262,7 @@ static int scratch_updates(const struct pw_maps *m, const struct pw_prefix *v, s
 			goto out;							\
 		}									\
 		mark();								\
-		ret = bpf_map_update_batch(fd, keys, vals, &(__u32){ cnt },		\
-					   &(struct bpf_map_batch_opts){		\
-						.sz = sizeof(struct bpf_map_batch_opts) }); \
+		ret = update_batched(fd, keys, vals, cnt, ksz, vsz);			\
 		if (ret) {								\
 			err("scratch %s batch: %s", name, strerror(errno));		\
 			close(fd);							\
@@ -292,44 +296,60 @@ out:
 	return ret;
 }
 
-static int scratch_v4(struct pw_maps *m, const struct pw_prefix *v, size_t n)
+static __u32 v4_of(const struct pw_prefix *p)
 {
-	struct pw_v4_rule *r = calloc(n ? n : 1, sizeof(*r));
+	return (__u32)p->addr[0] << 24 | p->addr[1] << 16 | p->addr[2] << 8 | p->addr[3];
+}
+
+/*
+ * The IPv4 table of the file's rules: built in full into memory, then into
+ * the maps' inactive half twice (the first write of each page of an mmap()ed
+ * map costs more than the next), then patched in place there for a change in
+ * one /16, as a single add does it.  That half is not what the program reads
+ * (no flip here), and the next change rebuilds it.
+ */
+static int scratch_v4(struct pw_maps *m, const struct pw_entry *e, size_t n)
+{
+	struct pw_v4_rule *r = calloc(n ? n : 1, sizeof(*r)), *r2 = calloc(n + 1, sizeof(*r2));
 	__u32 *l1 = calloc(PW_V4_L1_SLOTS, sizeof(*l1));
 	struct pw_v4_chunk *chunks = calloc(m->chunk_cap, sizeof(*chunks));
 	__u32 *runs = calloc(m->run_cap, sizeof(*runs));
+	__u64 dirty[PW_V4_L1_SLOTS / 64] = { 0 };
 	struct pw_v4_table t = {
 		.l1 = l1, .chunks = chunks, .runs = runs,
 		.chunk_cap = m->chunk_cap, .run_cap = m->run_cap,
 	};
+	__u32 active = m->cfg->v4_active & 1, half = !active;
 	size_t k = 0;
 	int ret = -1;
 
-	if (!r || !l1 || !chunks || !runs) {
+	if (!r || !r2 || !l1 || !chunks || !runs) {
 		err("out of memory");
 		goto out;
 	}
 	mark();
-	for (size_t i = 0; i < n; i++) {
-		if (v[i].family != 4)
+	for (size_t i = 0; i < n; i++) {	/* with their ids: as the maps hold them */
+		if (e[i].prefix.family != 4)
 			continue;
-		r[k].addr = (__u32)v[i].addr[0] << 24 | v[i].addr[1] << 16 | v[i].addr[2] << 8 |
-			    v[i].addr[3];
-		r[k].len = v[i].len;
-		r[k].id = k + 1;
+		r[k].addr = v4_of(&e[i].prefix);
+		r[k].len = e[i].prefix.len;
+		r[k].id = e[i].id;
 		k++;
 	}
+	memcpy(r2, r, k * sizeof(*r));
 	if (pw_v4_build(&t, r, k)) {
 		err("scratch IPv4 build failed");
 		goto out;
 	}
 	phase("  user: pw_v4_build (memory)");
 	printf("%-34s %u chunks, %u runs\n", "  (v4 table size)", t.nchunks, t.nruns);
-	/* Into the maps' inactive half, as write_v4() does: the first write of
-	 * each page of an mmap()ed map faults it in.  That half is not what the
-	 * program reads (no flip here), and the next change rebuilds it. */
-	for (int pass = 0; pass < 2; pass++) {
-		__u32 half = !(m->cfg->v4_active & 1);
+	for (int pass = 0; pass < 3; pass++) {
+		struct pw_v4_view old = {
+			.l1 = m->v4_l1 + active * PW_V4_L1_SLOTS, .chunks = m->v4_chunks,
+			.runs = m->v4_runs, .chunk_lo = active * m->chunk_cap,
+			.chunk_hi = (active + 1) * m->chunk_cap, .run_lo = active * m->run_cap,
+			.run_hi = (active + 1) * m->run_cap, .max_id = PW_V4_CHUNK - 1,
+		}, here = old;
 
 		t = (struct pw_v4_table){
 			.l1 = m->v4_l1 + half * PW_V4_L1_SLOTS,
@@ -340,16 +360,32 @@ static int scratch_v4(struct pw_maps *m, const struct pw_prefix *v, size_t n)
 			.run_base = half * m->run_cap,
 			.run_cap = m->run_cap,
 		};
+		here.l1 = t.l1;
+		here.chunk_lo = t.chunk_base;
+		here.chunk_hi = t.chunk_base + m->chunk_cap;
+		here.run_lo = t.run_base;
+		here.run_hi = t.run_base + m->run_cap;
+		memcpy(r, r2, k * sizeof(*r));
 		mark();
-		if (pw_v4_build(&t, r, k)) {
-			err("IPv4 build into the maps failed");
+		if (pass < 2) {
+			ret = pw_v4_build(&t, r, k);
+		} else {	/* the active half holds these rules: add one */
+			r[k] = (struct pw_v4_rule){ 0xc612c8fe, 32, PW_V4_CHUNK - 1 };
+			pw_v4_dirty(dirty, &r[k]);
+			ret = pw_v4_patch(&t, &here, &old, dirty, r, k + 1);
+		}
+		if (ret) {
+			err("IPv4 table into the maps failed: %s", strerror(-ret));
 			goto out;
 		}
-		phase(pass ? "  user: pw_v4_build (mmap, again)" : "  user: pw_v4_build (mmap, 1st)");
+		phase(pass == 0 ? "  user: pw_v4_build (mmap, 1st)" :
+		      pass == 1 ? "  user: pw_v4_build (mmap, again)" :
+				  "  user: pw_v4_patch (mmap, a /16)");
 	}
 	ret = 0;
 out:
 	free(r);
+	free(r2);
 	free(l1);
 	free(chunks);
 	free(runs);
@@ -361,12 +397,12 @@ static int do_prof(int argc, char **argv)
 	const char *pin_dir = NULL, *file = NULL;
 	struct pw_blfile_diff d;
 	struct pw_blfile f = {};
+	struct pw_blfile_src src;
 	struct pw_entry *cur = NULL;
 	struct pw_change *c = NULL;
-	struct op *ops = NULL;
+	__u32 *perm = NULL;
 	struct pw_maps m;
-	size_t ncur = 0, len = 0;
-	char *buf = NULL;
+	size_t ncur = 0;
 	double t0;
 	int ret = 1;
 
@@ -388,20 +424,22 @@ static int do_prof(int argc, char **argv)
 	printf("%-34s %6s %6s %6s %8s\n", "phase", "wall s", "user s", "sys s", "faults");
 	t0 = now();
 	mark();
-	if (pw_blfile_read(file, &buf, &len)) {
+	if (pw_blfile_open(file, &src)) {
 		err("cannot read '%s': %s", file, strerror(errno));
 		return 1;
 	}
-	phase("read file");
-	if (pw_blfile_parse(buf, len, &f, NULL, NULL)) {
+	phase("map file");
+	if (pw_blfile_parse(src.buf, src.len, &f, NULL, NULL)) {
 		err("'%s' does not parse", file);
+		pw_blfile_close(&src);
 		goto out;
 	}
+	pw_blfile_close(&src);
 	phase("parse + sort");
 	if (pw_maps_open(&m, pin_dir, PW_MAPS_EDIT))
 		goto out;
 	phase("open maps");
-	if (pw_bl_read(&m, &cur, &ncur))
+	if (pw_bl_snapshot(&m, &cur, &ncur))
 		goto out;
 	phase("read current list");
 	free(cur);
@@ -414,48 +452,48 @@ static int do_prof(int argc, char **argv)
 	printf("%-34s %zu added, %zu removed, %zu kept\n", "  (diff)", d.added, d.removed,
 	       d.kept);
 
-	/* The pieces of pw_bl_apply(), redone on their own. */
-	printf("pieces of pw_bl_apply(), redone on scratch copies:\n");
+	/* The pieces of pw_blfile_apply(), redone on their own. */
+	printf("pieces of pw_blfile_apply(), redone on scratch copies:\n");
+	mark();
+	if (pw_bl_snapshot(&m, &cur, &ncur))
+		goto out;
+	phase("  pw_bl_snapshot (at size)");
+	free(cur);
+	cur = NULL;
 	mark();
 	if (pw_bl_read(&m, &cur, &ncur))
 		goto out;
-	phase("  pw_bl_read (at size)");
+	phase("  pw_bl_read (+ sort, hits)");
 	c = calloc(f.n ? f.n : 1, sizeof(*c));
-	ops = calloc(f.n ? f.n : 1, sizeof(*ops));
-	if (!c || !ops) {
+	perm = calloc(f.n ? f.n : 1, sizeof(*perm));
+	if (!c || !perm) {
 		err("out of memory");
 		goto out;
 	}
-	for (size_t i = 0; i < f.n; i++) {
+	/* the sorts, on shuffled copies */
+	rng = 7;
+	for (size_t i = 0; i < f.n; i++)
 		c[i] = (struct pw_change){ .op = PW_BL_ADD, .prefix = f.v[i] };
-		ops[i] = (struct op){ .c = &c[f.n - 1 - i], .order = i };	/* unsorted */
+	for (size_t i = f.n; i > 1; i--) {
+		size_t j = next64() % i;
+		struct pw_change x = c[i - 1];
+
+		c[i - 1] = c[j];
+		c[j] = x;
 	}
 	mark();
-	qsort(ops, f.n, sizeof(*ops), op_cmp);
-	phase("  user: sort the changes");
-	/* blfile's parse sorts too: the sort alone, on a shuffled copy */
-	{
-		struct pw_prefix *sh = malloc((f.n ? f.n : 1) * sizeof(*sh));
-
-		if (!sh) {
-			err("out of memory");
-			goto out;
-		}
-		rng = 7;
-		memcpy(sh, f.v, f.n * sizeof(*sh));
-		for (size_t i = f.n; i > 1; i--) {
-			size_t j = next64() % i;
-			struct pw_prefix t = sh[i - 1];
-
-			sh[i - 1] = sh[j];
-			sh[j] = t;
-		}
-		mark();
-		qsort(sh, f.n, sizeof(*sh), cmp);
-		phase("  user: sort parsed prefixes");
-		free(sh);
+	if (pw_prefix_sort(&c->prefix, sizeof(*c), f.n, perm) < 0) {
+		err("out of memory");
+		goto out;
 	}
-	if (scratch_v4(&m, f.v, f.n) || scratch_updates(&m, f.v, f.n))
+	phase("  user: sort the changes (stable)");
+	mark();
+	if (pw_prefixes_sort(c, f.n, sizeof(*c), offsetof(struct pw_change, prefix))) {
+		err("out of memory");
+		goto out;
+	}
+	phase("  user: sort prefixes in place");
+	if (scratch_v4(&m, cur, ncur) || scratch_updates(&m, f.v, f.n))
 		goto out;
 	/* One change at this size, as `blockctl add A` / `del A` make it. */
 	{
@@ -476,10 +514,9 @@ static int do_prof(int argc, char **argv)
 	}
 	ret = 0;
 out:
-	free(buf);
 	free(cur);
 	free(c);
-	free(ops);
+	free(perm);
 	pw_blfile_free(&f);
 	pw_maps_close(&m);
 	return ret;

@@ -23,7 +23,7 @@
 #
 # Then, at the largest size, where the time of `blockctl load` goes:
 # `ctl-tool prof` times the phases around the same lib/ calls, and the pieces
-# of pw_bl_apply() redone on scratch maps; `strace -T` gives every bpf()
+# of the transaction redone on scratch maps; `strace -T` gives every bpf()
 # call's time by map.  With --smoke: sizes 1,1000,10000, R 3.
 #
 # Markdown on stdout, progress on stderr.  Exit 0 when the runs completed
@@ -280,7 +280,7 @@ echo
 	done < "$TMP/mem.txt"
 }
 echo
-echo "Where the time of \`blockctl load\` of $(commas "$n") prefixes into an empty list goes (\`ctl-tool prof\`: the same lib/ calls, timed; then pieces of pw_bl_apply() redone alone on scratch maps of the same types and sizes):"
+echo "Where the time of \`blockctl load\` of $(commas "$n") prefixes into an empty list goes (\`ctl-tool prof\`: the same lib/ calls, timed; then pieces of the transaction redone alone, the kernel parts on scratch maps of the same types and sizes):"
 echo
 echo '```'
 cat "$TMP/prof.txt"
