@@ -168,7 +168,13 @@ struct pw_config {
 	__u32 event_rate;	/* events per second per CPU, 0 = unlimited */
 	__u32 generation;	/* bumped by every blocklist change */
 	__u64 v4_flip_ns;	/* CLOCK_MONOTONIC of the last v4 half flip */
-	__u64 reserved[4];
+	/* High-water mark of the rule ids ever handed out: every id >= id_hwm has
+	 * never been used, its hits counter is still zero.  Raised before rules
+	 * with such ids go in (a writer killed midway leaves it too high, never
+	 * too low).  0 with generation 0: no id was ever used. */
+	__u32 id_hwm;
+	__u32 reserved32;
+	__u64 reserved[3];
 };
 
 /* ---- statistics (PERCPU_ARRAY of one pw_stats) -------------------------- */

@@ -11,8 +11,9 @@
  *   2. build the IPv4 table of the new set into the inactive half (not yet
  *      published): patched in place where the active half is intact, only
  *      the /16s that differ written, else built in full;
- *   3. zero the hit counters of new rule ids, insert the new rules into
- *      blocklist;
+ *   3. zero the hit counters of the new rule ids below the old
+ *      pw_config.id_hwm (raised past them before step 2; the others never
+ *      counted), insert the new rules into blocklist;
  *   4. insert the new IPv6 rules into v6_hosts and v6_prefixes, delete the
  *      removed ones, rewrite the IPv6 filter words that change, then publish
  *      the IPv6 counts and the wide flag;
@@ -714,19 +715,48 @@ static int write_blocklist(struct txn *x, char *mem, const struct pw_prefix *p, 
 	return err || wbuf_flush(&w) ? -1 : 0;
 }
 
-/* Hit counters of the new ids to 0. */
-static int zero_hits(struct txn *x, char *mem)
+/*
+ * The ids below which a hit counter may not be zero: pw_config.id_hwm, unless
+ * it cannot be trusted (before assign_ids()).  Pins made before id_hwm existed
+ * read 0 there after changes were made, or hold rules at or above it: then
+ * every id may have counted.
+ */
+static __u32 old_hwm(const struct txn *x)
 {
-	__u64 *zeros = memset(mem, 0, WRITE_BATCH * sizeof(*zeros));
+	const struct pw_config *c = x->m->cfg;
+	__u32 cap = x->d.cap, hwm = c->id_hwm;
 
-	for (size_t i = 0; i < x->nadd; i += WRITE_BATCH) {
-		size_t n = x->nadd - i < WRITE_BATCH ? x->nadd - i : WRITE_BATCH;
+	if (hwm > cap || (!hwm && c->generation))
+		return cap + 1;
+	for (__u32 id = hwm ? hwm : 1; id <= cap; id++)
+		if (x->d.used[id])
+			return cap + 1;
+	return hwm;
+}
 
-		if (update_many(x->m->fd[PW_M_HITS], x->ids + i, zeros, n, sizeof(*x->ids),
-				sizeof(*zeros)))
-			return -1;
-	}
-	return 0;
+/* Before any new id can reach the maps: id_hwm past all of them (@hwm: the
+ * old mark, old_hwm()).  A plain store: the config is mmap()ed. */
+static void raise_hwm(struct txn *x, __u32 hwm)
+{
+	for (size_t i = 0; i < x->nadd; i++)
+		if (x->ids[i] >= hwm)
+			hwm = x->ids[i] + 1;
+	if (hwm != x->m->cfg->id_hwm)
+		__atomic_store_n(&x->m->cfg->id_hwm, hwm, __ATOMIC_RELEASE);
+}
+
+/* Hit counters of the new ids below @hwm to 0: the others are still 0. */
+static int zero_hits(struct txn *x, char *mem, __u32 hwm)
+{
+	struct wbuf w;
+	__u64 zero = 0;
+	int err = 0;
+
+	wbuf_init(&w, mem, x->m->fd[PW_M_HITS], sizeof(*x->ids), sizeof(zero), false);
+	for (size_t i = 0; i < x->nadd && !err; i++)
+		if (x->ids[i] < hwm)
+			err = wbuf_put(&w, &x->ids[i], &zero);
+	return err || wbuf_flush(&w) ? -1 : 0;
 }
 
 /* The IPv6 ones of prefixes @p into v6_hosts and v6_prefixes with @ids, or
@@ -834,6 +864,7 @@ static int commit(struct txn *x, const struct pw_prefix *add, size_t nadd)
 	char *mem = NULL;
 	bool v6_in = false;
 	size_t nall = d->nold - d->ngone + nadd;
+	__u32 hwm;
 	int ret = -1;
 
 	x->add = add;
@@ -859,20 +890,25 @@ static int commit(struct txn *x, const struct pw_prefix *add, size_t nadd)
 		pw_err("out of memory");
 		goto out;
 	}
+	hwm = old_hwm(x);
 	if (assign_ids(x))
 		goto out;
+	raise_hwm(x, hwm);	/* before any new id is written anywhere */
 
 	/* Step 2: the new IPv4 table, where nothing reads it yet. */
 	if (x->v4 && build_v4(x))
 		goto out;
 
-	/* Step 3: new rules in (their counters zeroed first). */
-	if (zero_hits(x, mem) || write_blocklist(x, mem, add, nadd, x->ids)) {
+	/* Step 3: new rules in (their counters zeroed first where they may have
+	 * counted). */
+	if (zero_hits(x, mem, hwm) || write_blocklist(x, mem, add, nadd, x->ids)) {
 		pw_err("cannot add to the blocklist map: %s", strerror(errno));
 		goto undo;
 	}
 
-	/* Steps 4 and 5. */
+	/* Steps 4 and 5.  x->ids is the caller's to free (txn_free()), which
+	 * clang-analyzer loses track of here. */
+	/* NOLINTNEXTLINE(clang-analyzer-unix.Malloc) */
 	if (x->v6) {
 		v6_in = true;
 		if (write_v6(x, mem, add, nadd, x->ids))

@@ -2149,6 +2149,76 @@ static void test_random(void)
 	rand_round("random round 4 (flushed)", 300);
 }
 
+/* Ids at or above pw_config.id_hwm never counted: a writer zeroes the hits of
+ * only the new ids below it, and raises it before the rules go in. */
+static bool hits_zero_from(__u32 from)
+{
+	for (__u32 id = from ? from : 1; id <= N_RULES; id++)
+		if (hits_get(id))
+			return false;
+	return true;
+}
+
+static void test_id_hwm(void)
+{
+	struct fspec s = icmp("198.18.7.7", "198.18.0.9", ICMP_ECHO);
+	static struct pw_prefix all[N_RULES];
+	struct pw_entry *e = NULL;
+	__u64 stale = 7;
+	__u32 id, id2;
+	size_t n = 0, bad = 0;
+
+	tap_ok(m.cfg->id_hwm >= 1 && m.cfg->id_hwm <= N_RULES + 1 && hits_zero_from(m.cfg->id_hwm),
+	       "id_hwm %u: every id from it on has 0 hits", m.cfg->id_hwm);
+
+	/* a deleted rule's id, with hits, taken by a new rule */
+	bl_flush();
+	bl("+198.18.7.7");
+	id = rid("198.18.7.7/32");
+	tap_ok(id && m.cfg->id_hwm > id, "id_hwm %u past the new rule's id %u", m.cfg->id_hwm, id);
+	expect(&s, W_DROP(id), "id_hwm: the rule counts a hit");
+	bl("-198.18.7.7");
+	tap_ok(hits_get(id) == 1, "a deleted rule's counter keeps its hit (%llu)",
+	       (unsigned long long)hits_get(id));
+	bl("+198.18.7.8");
+	id2 = rid("198.18.7.8/32");
+	tap_ok(id2 == id && hits_get(id2) == 0,
+	       "a new rule that reuses a counted id (%u, was %u) starts with 0 hits (%llu)", id2,
+	       id, (unsigned long long)hits_get(id2));
+
+	/* pins from before id_hwm: 0 there after changes were made (here with no
+	 * rule left to tell), so any id may have counted */
+	bl_flush();
+	for (id = 1; id <= N_RULES; id++)
+		bpf_map_update_elem(m.fd[PW_M_HITS], &id, &stale, BPF_ANY);
+	__atomic_store_n(&m.cfg->id_hwm, 0, __ATOMIC_RELEASE);
+	bl("+198.18.7.9");
+	id = rid("198.18.7.9/32");
+	tap_ok(id && hits_get(id) == 0 && m.cfg->id_hwm == N_RULES + 1,
+	       "id_hwm 0 after changes is not trusted: id %u zeroed (%llu), id_hwm %u", id,
+	       (unsigned long long)hits_get(id), m.cfg->id_hwm);
+
+	/* a full load over ids that all counted before leaves every hit at 0 */
+	bl_flush();
+	for (id = 1; id <= N_RULES; id++)
+		bpf_map_update_elem(m.fd[PW_M_HITS], &id, &stale, BPF_ANY);
+	for (__u32 i = 0; i < N_RULES; i++) {
+		all[i] = (struct pw_prefix){ .family = 4, .len = 32 };
+		all[i].addr[0] = 198;
+		all[i].addr[1] = 19;
+		all[i].addr[2] = i >> 8;
+		all[i].addr[3] = i & 0xff;
+	}
+	tap_ok(!pw_bl_apply_list(&m, PW_BL_ADD, all, N_RULES), "id_hwm: %d rules in one load",
+	       N_RULES);
+	if (!pw_bl_read(&m, &e, &n))
+		for (size_t i = 0; i < n; i++)
+			bad += e[i].hits != 0;
+	free(e);
+	tap_ok(n == N_RULES && !bad, "a load into used ids: %zu rules, %zu with hits", n, bad);
+	bl_flush();
+}
+
 int main(void)
 {
 	int fd;
@@ -2185,6 +2255,7 @@ int main(void)
 		test_lengths();
 		test_snap();
 		test_random();
+		test_id_hwm();
 	}
 
 	if (ring.prod)
