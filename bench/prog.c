@@ -28,8 +28,6 @@
 #include <errno.h>
 #include <getopt.h>
 #include <stdarg.h>
-#include <pthread.h>
-#include <sched.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -44,8 +42,8 @@
 
 #include "addr.h"
 #include "blocklist.h"
-#include "evring.h"
 #include "log.h"
+#include "reader.h"
 #include "maps.h"
 #include "pingwall.h"
 #include "pingwall.skel.h"
@@ -596,13 +594,9 @@ static int measure(int fd, const struct frame *f, int nf, __u32 repeat, double *
 	return 0;
 }
 
-/* ---- ring-buffer consumer ------------------------------------------------ */
+/* ---- ring-buffer consumer (bench/reader.c) ------------------------------ */
 
-static struct pw_evring ring = { .epfd = -1 };
-static pthread_t consumer_tid;
-static bool consumer_started;
-static int want_active, is_active, stop_consumer;	/* __atomic */
-static __u64 consumed, consumed_bytes;
+static __u64 consumed_bytes;
 static int bench_cpu = -1, consumer_cpu = -1;
 
 static int on_event(void *ctx, void *data, size_t size)
@@ -611,43 +605,7 @@ static int on_event(void *ctx, void *data, size_t size)
 
 	/* touch the record as a real consumer would */
 	__atomic_store_n(&consumed_bytes, consumed_bytes + e->len, __ATOMIC_RELAXED);
-	__atomic_store_n(&consumed, consumed + 1, __ATOMIC_RELEASE);
 	return 0;
-}
-
-static void pin_cpu(int cpu)
-{
-	cpu_set_t s;
-
-	if (cpu < 0)
-		return;
-	CPU_ZERO(&s);
-	CPU_SET(cpu, &s);
-	sched_setaffinity(0, sizeof(s), &s);
-}
-
-static void *consumer(void *arg)
-{
-	pin_cpu(consumer_cpu);
-	while (!__atomic_load_n(&stop_consumer, __ATOMIC_ACQUIRE)) {
-		if (!__atomic_load_n(&want_active, __ATOMIC_ACQUIRE)) {
-			__atomic_store_n(&is_active, 0, __ATOMIC_RELEASE);
-			usleep(200);
-			continue;
-		}
-		__atomic_store_n(&is_active, 1, __ATOMIC_RELEASE);
-		/* icmpwatch's loop (lib/evring.c) */
-		pw_evring_poll(&ring, 5);
-	}
-	__atomic_store_n(&is_active, 0, __ATOMIC_RELEASE);
-	return NULL;
-}
-
-static void consumer_set(int active)
-{
-	__atomic_store_n(&want_active, active, __ATOMIC_RELEASE);
-	while (__atomic_load_n(&is_active, __ATOMIC_ACQUIRE) != active)
-		usleep(100);
 }
 
 struct counts {
@@ -663,25 +621,6 @@ static int read_stats(struct counts *c)
 	c->events = st.c[PW_STAT_EVENTS];
 	c->lost = st.c[PW_STAT_EVENTS_LOST];
 	c->suppressed = st.c[PW_STAT_EVENTS_SUPPRESSED];
-	return 0;
-}
-
-/* Wait until the consumer has read every event the program wrote. */
-static int drain(void)
-{
-	double t0 = now_s();
-	struct counts c;
-
-	if (read_stats(&c))
-		return -1;
-	while (__atomic_load_n(&consumed, __ATOMIC_ACQUIRE) < c.events) {
-		if (now_s() - t0 > 10) {
-			pw_err("ring-buffer consumer stuck: %llu of %llu events read",
-			       (unsigned long long)consumed, (unsigned long long)c.events);
-			return -1;
-		}
-		usleep(200);
-	}
 	return 0;
 }
 
@@ -714,14 +653,14 @@ static int set_col(enum col c)
 		return 0;
 	case C_ALL:
 	case C_RATE:
-		consumer_set(1);
-		if (drain())
+		reader_set(1);
+		if (reader_drain(&m))
 			return -1;
 		m.cfg->event_policy = PW_EVENTS_ALL;
 		m.cfg->event_rate = c == C_RATE ? EVENT_RATE : 0;
 		return 0;
 	case C_FULL:
-		consumer_set(0);
+		reader_set(0);
 		m.cfg->event_policy = PW_EVENTS_ALL;
 		return fill_ring();
 	default:
@@ -770,13 +709,7 @@ static int load(__u32 cap)
 
 static void unload(void)
 {
-	if (consumer_started) {
-		__atomic_store_n(&stop_consumer, 1, __ATOMIC_RELEASE);
-		pthread_join(consumer_tid, NULL);
-		consumer_started = false;
-	}
-	if (ring.prod)
-		pw_evring_close(&ring);
+	reader_stop();
 	pw_maps_close(&m);
 	pingwall__destroy(skel);
 	skel = NULL;
@@ -1006,19 +939,8 @@ static int bench_size(__u32 n)
 	if (check_verdicts(nf))
 		goto out;
 
-	if (pw_evring_open(&ring, bpf_map__fd(skel->maps.events), on_event, NULL)) {
-		pw_err("cannot open the event ring: %s", strerror(errno));
+	if (reader_start(bpf_map__fd(skel->maps.events), consumer_cpu, 5, on_event, NULL))
 		goto out;
-	}
-	__atomic_store_n(&consumed, 0, __ATOMIC_RELEASE);
-	__atomic_store_n(&stop_consumer, 0, __ATOMIC_RELEASE);
-	__atomic_store_n(&want_active, 0, __ATOMIC_RELEASE);
-	__atomic_store_n(&is_active, 0, __ATOMIC_RELEASE);
-	if (pthread_create(&consumer_tid, NULL, consumer, NULL)) {
-		pw_err("cannot start the consumer thread");
-		goto out;
-	}
-	consumer_started = true;
 
 	memset(cells, 0, sizeof(cells));
 	for (int r = 0; r < opt.rounds; r++) {
@@ -1030,8 +952,8 @@ static int bench_size(__u32 n)
 						goto out;
 	}
 	m.cfg->event_policy = PW_EVENTS_NONE;
-	consumer_set(1);
-	if (drain())
+	reader_set(1);
+	if (reader_drain(&m))
 		goto out;
 
 	commas(sc, sizeof(sc), l.n);
@@ -1196,7 +1118,7 @@ int main(int argc, char **argv)
 	ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 	bench_cpu = ncpu - 1;
 	consumer_cpu = ncpu > 1 ? 0 : -1;
-	pin_cpu(bench_cpu);
+	bench_pin_cpu(bench_cpu);
 
 	fl = floor__open_and_load();
 	if (!fl) {

@@ -60,8 +60,8 @@
 
 #include "addr.h"
 #include "blocklist.h"
-#include "evring.h"
 #include "log.h"
+#include "reader.h"
 #include "maps.h"
 #include "pingwall.h"
 #include "pingwall.skel.h"
@@ -107,17 +107,6 @@ static long long mono_ns(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return ts.tv_sec * NS + ts.tv_nsec;
-}
-
-static void pin_cpu(int cpu)
-{
-	cpu_set_t s;
-
-	if (cpu < 0)
-		return;
-	CPU_ZERO(&s);
-	CPU_SET(cpu, &s);
-	sched_setaffinity(0, sizeof(s), &s);
 }
 
 /* Let the scheduler place thread @t anywhere (pthread_self() for us). */
@@ -290,11 +279,6 @@ static int read_stats(struct pw_stats *st)
 
 /* ---- the in-process consumer ------------------------------------------- */
 
-static struct pw_evring ring = { .epfd = -1 };
-static pthread_t consumer_tid;
-static bool consumer_started;
-static int want_active, is_active, stop_consumer;	/* __atomic */
-static __u64 consumed;
 static bool lat_mode;			/* stamp latencies instead of just counting */
 static long long *lat_ns;
 static __u32 lat_n, lat_cap;
@@ -307,77 +291,7 @@ static int on_event(void *ctx, void *data, size_t size)
 	if (lat_mode && (long long)e->ts_ns >= __atomic_load_n(&lat_from, __ATOMIC_ACQUIRE) &&
 	    lat_n < lat_cap)
 		lat_ns[lat_n++] = mono_ns() - (long long)e->ts_ns;
-	__atomic_store_n(&consumed, consumed + 1, __ATOMIC_RELEASE);
 	return 0;
-}
-
-static void *consumer(void *arg)
-{
-	pin_cpu(other_cpu);
-	while (!__atomic_load_n(&stop_consumer, __ATOMIC_ACQUIRE)) {
-		if (!__atomic_load_n(&want_active, __ATOMIC_ACQUIRE)) {
-			__atomic_store_n(&is_active, 0, __ATOMIC_RELEASE);
-			usleep(200);
-			continue;
-		}
-		__atomic_store_n(&is_active, 1, __ATOMIC_RELEASE);
-		/* icmpwatch's loop (lib/evring.c) */
-		pw_evring_poll(&ring, 20);
-	}
-	__atomic_store_n(&is_active, 0, __ATOMIC_RELEASE);
-	return NULL;
-}
-
-static void consumer_set(int active)
-{
-	__atomic_store_n(&want_active, active, __ATOMIC_RELEASE);
-	while (__atomic_load_n(&is_active, __ATOMIC_ACQUIRE) != active)
-		usleep(100);
-}
-
-/* Wait until the consumer has read every event the program wrote. */
-static int drain(void)
-{
-	long long t0 = mono_ns();
-	struct pw_stats st;
-
-	if (read_stats(&st))
-		return -1;
-	while (__atomic_load_n(&consumed, __ATOMIC_ACQUIRE) < st.c[PW_STAT_EVENTS]) {
-		if (mono_ns() - t0 > 10 * NS) {
-			pw_err("ring-buffer consumer stuck: %llu of %llu events read",
-			       (unsigned long long)consumed,
-			       (unsigned long long)st.c[PW_STAT_EVENTS]);
-			return -1;
-		}
-		usleep(200);
-	}
-	return 0;
-}
-
-static int consumer_start(void)
-{
-	if (pw_evring_open(&ring, ring_fd, on_event, NULL)) {
-		pw_err("cannot open the event ring: %s", strerror(errno));
-		return -1;
-	}
-	if (pthread_create(&consumer_tid, NULL, consumer, NULL)) {
-		pw_err("cannot start the consumer thread");
-		return -1;
-	}
-	consumer_started = true;
-	return 0;
-}
-
-static void consumer_stop(void)
-{
-	if (consumer_started) {
-		__atomic_store_n(&stop_consumer, 1, __ATOMIC_RELEASE);
-		pthread_join(consumer_tid, NULL);
-		consumer_started = false;
-	}
-	if (ring.prod)
-		pw_evring_close(&ring);
 }
 
 /* ---- 1. cost ------------------------------------------------------------ */
@@ -434,26 +348,26 @@ static int set_col(enum col c)
 	case C_DROPPED:
 		cfg->event_policy = c == C_NONE ? PW_EVENTS_NONE : PW_EVENTS_DROPPED;
 		cfg->event_rate = 0;
-		consumer_set(1);
-		return drain();
+		reader_set(1);
+		return reader_drain(&m);
 	case C_ALL:
 	case C_RATE:
-		consumer_set(1);
-		if (drain())
+		reader_set(1);
+		if (reader_drain(&m))
 			return -1;
 		cfg->event_policy = PW_EVENTS_ALL;
 		cfg->event_rate = c == C_RATE ? opt.rate : 0;
 		return 0;
 	case C_ALL_IDLE:
-		consumer_set(1);
-		if (drain())
+		reader_set(1);
+		if (reader_drain(&m))
 			return -1;
-		consumer_set(0);
+		reader_set(0);
 		cfg->event_policy = PW_EVENTS_ALL;
 		cfg->event_rate = 0;
 		return 0;
 	case C_FULL:
-		consumer_set(0);
+		reader_set(0);
 		cfg->event_policy = PW_EVENTS_ALL;
 		cfg->event_rate = 0;
 		return fill_ring();
@@ -510,8 +424,8 @@ static int bench_cost(int *fails)
 	}
 	m.cfg->event_policy = PW_EVENTS_NONE;
 	m.cfg->event_rate = 0;
-	consumer_set(1);
-	if (drain())
+	reader_set(1);
+	if (reader_drain(&m))
 		return -1;
 
 	printf("\n## Drop-path cost of events (BPF_PROG_TEST_RUN)\n\n");
@@ -628,19 +542,19 @@ static int lat_libbpf(struct lat_row *row)
 {
 	m.cfg->event_policy = PW_EVENTS_ALL;
 	m.cfg->event_rate = 0;
-	consumer_set(1);
-	if (drain())
+	reader_set(1);
+	if (reader_drain(&m))
 		return -1;
 	/* warm-up events are older than lat_from */
 	__atomic_store_n(&lat_from, LLONG_MAX, __ATOMIC_RELEASE);
 	lat_n = 0;
 	lat_mode = true;
-	if (generate(WARMUP, opt.hz) || drain())
+	if (generate(WARMUP, opt.hz) || reader_drain(&m))
 		return -1;
 	__atomic_store_n(&lat_from, mono_ns(), __ATOMIC_RELEASE);
-	if (generate(opt.nlat, opt.hz) || drain())
+	if (generate(opt.nlat, opt.hz) || reader_drain(&m))
 		return -1;
-	consumer_set(0);
+	reader_set(0);
 	lat_mode = false;
 	row->reader = "lib/evring.c (icmpwatch's loop), in process";
 	row->expected = opt.nlat;
@@ -780,7 +694,7 @@ static int bench_latency(int *fails)
 	int status = 0;
 
 	fprintf(stderr, "%s: latency: %u events at %u/s, per reader\n", pw_prog, opt.nlat, opt.hz);
-	unpin_thread(consumer_tid);
+	unpin_thread(reader_thread());
 	lat_cap = opt.nlat + WARMUP;
 	lat_ns = calloc(lat_cap, sizeof(*lat_ns));
 	if (!lat_ns)
@@ -931,9 +845,9 @@ int main(int argc, char **argv)
 	ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 	bench_cpu = ncpu - 1;
 	other_cpu = ncpu > 1 ? 0 : -1;
-	pin_cpu(bench_cpu);
+	bench_pin_cpu(bench_cpu);
 
-	if (private_bpffs() || load() || consumer_start())
+	if (private_bpffs() || load() || reader_start(ring_fd, other_cpu, 20, on_event, NULL))
 		goto out;
 	printf("# bench-events\n\nkernel: ");
 	fflush(stdout);
@@ -947,7 +861,7 @@ int main(int argc, char **argv)
 	printf("\n%s\n", fails ? "Some targets were missed." : "Every target met.");
 	ret = fails ? 1 : 0;
 out:
-	consumer_stop();
+	reader_stop();
 	teardown();
 	return ret;
 bad:
