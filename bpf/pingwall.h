@@ -28,7 +28,7 @@
 
 #include <linux/types.h>
 
-#define PW_ABI_VERSION		2
+#define PW_ABI_VERSION		3
 
 /* Map names; each map is pinned as <pin-dir>/<name>. */
 #define PW_MAP_BLOCKLIST	"blocklist"
@@ -76,9 +76,13 @@ struct pw_rule {
  *   PW_V4_CHUNK | idx      the range holds longer rules: look in chunk idx.
  * A chunk describes 256 sub-slots compressed as runs of equal values: bit i of
  * bits[] is set where sub-slot i starts a new run (bit 0 always set) and the
- * value of sub-slot i is
- *   runs[base + cum[i / 64] + popcount(bits[i / 64] & ((2 << i % 64) - 1)) - 1]
- * where cum[w] is the number of bits set in bits[0..w-1].
+ * value of sub-slot i is that of run
+ *   j = cum[i / 64] + popcount(bits[i / 64] & ((2 << i % 64) - 1)) - 1
+ * where cum[w] is the number of bits set in bits[0..w-1].  The first
+ * PW_V4_INLINE runs are held in the chunk itself (v[j]), the rest in v4_runs
+ * from base on (run j >= PW_V4_INLINE is v4_runs[base + j - PW_V4_INLINE]).
+ * A chunk is one 64-byte cache line, and most hold all their runs (a /24 with
+ * a few hosts, a /16 with a few longer rules): one load per level.
  */
 #define PW_V4_L1_SLOTS		65536
 #define PW_V4_CHUNK		0x80000000U
@@ -90,11 +94,17 @@ struct pw_u32x2 {
 	__u32 v[2];
 };
 
+#define PW_V4_INLINE		6
+
 struct pw_v4_chunk {
 	__u64 bits[4];
-	__u32 base;		/* first run of this chunk in v4_runs */
+	__u32 base;		/* where runs past the inline ones start in v4_runs */
 	__u8 cum[4];		/* bits set in the words before */
+	__u32 v[PW_V4_INLINE];	/* the values of the first runs */
 };
+
+/* Runs of a chunk of @nr runs that live in v4_runs. */
+#define PW_V4_OVER(nr)		((nr) > PW_V4_INLINE ? (nr) - PW_V4_INLINE : 0)
 
 /* Capacity of v4_chunks and v4_runs per half, for a blocklist of n rules.
  * Chunks: one per /16 holding a rule longer than /16 (at most min(n, 65536)),
@@ -253,12 +263,18 @@ struct pw_event {
 #ifndef __bpf__
 _Static_assert(sizeof(struct pw_key) == 20, "pw_key layout");
 _Static_assert(sizeof(struct pw_rule) == 8, "pw_rule layout");
-_Static_assert(sizeof(struct pw_v4_chunk) == 40, "pw_v4_chunk layout");
+_Static_assert(sizeof(struct pw_v4_chunk) == 64, "pw_v4_chunk layout");
 _Static_assert(sizeof(struct pw_u32x2) == 8, "pw_u32x2 layout");
 _Static_assert(sizeof(struct pw_lpm6_key) == 20, "pw_lpm6_key layout");
 _Static_assert(sizeof(struct pw_config) == 80, "pw_config layout");
 _Static_assert(sizeof(struct pw_event) == 64 + PW_SNAPLEN, "pw_event layout");
 _Static_assert(sizeof(struct pw_stats) == 8 * (PW_STAT_MAX + 3), "pw_stats layout");
+
+/* Value of run @j of chunk @c, as the XDP program reads it. */
+static inline __u32 pw_v4_run(const struct pw_v4_chunk *c, const __u32 *runs, __u32 j)
+{
+	return j < PW_V4_INLINE ? c->v[j] : runs[c->base + j - PW_V4_INLINE];
+}
 #endif
 
 #endif /* PINGWALL_H */
