@@ -8,7 +8,8 @@
  *                        IPv6: one inlined bitmap load per address;
  *   ICMP echo, blocked   IPv4: 1-3 inlined array loads (1-5 in a chunk of
  *                        many runs), an atomic add.
- * Only IPv6 rules whose filter bits are set cost a helper-call map lookup.
+ * Only IPv6 rules whose filter bits are set cost a helper-call map lookup:
+ * one for a /128, one per prefix length present for a shorter rule.
  *
  * Frames that cannot be parsed (truncated, malformed, more than two VLAN tags)
  * pass: this is a ping blocker, not a default-deny firewall.
@@ -129,13 +130,22 @@ struct {
 } v6_hosts SEC(".maps");
 
 struct {
-	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__uint(max_entries, PW_DEFAULT_MAX_ENTRIES);
-	__type(key, struct pw_lpm6_key);
+	__type(key, struct pw_v6_key);
 	__type(value, __u32);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } v6_prefixes SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__uint(max_entries, 1U << PW_V6_LENS_MIN_BITS);
+	__type(key, __u32);
+	__type(value, struct pw_v6_lens);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} v6_lens SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -192,6 +202,56 @@ static __always_inline __u32 v4_match(const struct pw_config *cfg, __be32 addr)
 	return v;
 }
 
+/* Index of the lowest bit set in @b, a power of two: a de Bruijn sequence
+ * (no BPF instruction counts bits, and branches would make the verifier
+ * walk every combination of them in the loop below). */
+static const __u8 debruijn64[64] = {
+	0, 1, 2, 53, 3, 7, 54, 27, 4, 38, 41, 8, 34, 55, 48, 28,
+	62, 5, 39, 46, 44, 42, 22, 9, 24, 35, 59, 56, 49, 18, 29, 11,
+	63, 52, 6, 26, 37, 40, 33, 47, 61, 45, 43, 21, 23, 58, 17, 10,
+	51, 25, 36, 32, 60, 20, 57, 16, 50, 31, 19, 15, 30, 14, 13, 12,
+};
+
+static __always_inline __u32 bit_index(__u64 b)
+{
+	return debruijn64[((b * 0x022FDD63CC95386DULL) >> 58) & 63];
+}
+
+/* The mask of each prefix length /0../127, as four words in network order. */
+#define MASK_W(l, w)	__bpf_constant_htonl((l) >= 32 * (w) + 32 ? 0xffffffffU :	\
+					     (l) <= 32 * (w) ? 0U :			\
+					     0xffffffffU << ((32 * (w) + 32 - (l)) & 31))
+#define MASK(l)		{ MASK_W(l, 0), MASK_W(l, 1), MASK_W(l, 2), MASK_W(l, 3) }
+#define MASK8(l)	MASK(l), MASK(l + 1), MASK(l + 2), MASK(l + 3),		\
+			MASK(l + 4), MASK(l + 5), MASK(l + 6), MASK(l + 7)
+#define MASK32(l)	MASK8(l), MASK8(l + 8), MASK8(l + 16), MASK8(l + 24)
+static const __u32 v6_masks[128][4] = { MASK32(0), MASK32(32), MASK32(64), MASK32(96) };
+
+/* Rule id of the longest v6_prefixes rule matching @a among the lengths set
+ * in @m0 and @m1 (see pw_v6_lens), or 0. */
+static __always_inline __u32 v6_prefix_match(const struct in6_addr *a, __u64 m0, __u64 m1)
+{
+	struct pw_v6_key k;
+	__u32 *id, *kw = (__u32 *)k.addr;
+
+	for (int i = 0; i < 128 && (m0 | m1); i++) {
+		__u64 *m = m0 ? &m0 : &m1;
+		__u64 b = *m & -*m;
+		__u32 len = ((m0 ? 127 : 63) - bit_index(b)) & 127;
+
+		*m ^= b;
+		k.prefixlen = len;
+		kw[0] = a->in6_u.u6_addr32[0] & v6_masks[len][0];
+		kw[1] = a->in6_u.u6_addr32[1] & v6_masks[len][1];
+		kw[2] = a->in6_u.u6_addr32[2] & v6_masks[len][2];
+		kw[3] = a->in6_u.u6_addr32[3] & v6_masks[len][3];
+		id = bpf_map_lookup_elem(&v6_prefixes, &k);
+		if (id)
+			return *id;
+	}
+	return 0;
+}
+
 static __always_inline __u32 v6_filter_bits(__u32 slot)
 {
 	__u32 word = slot >> 5;
@@ -203,10 +263,10 @@ static __always_inline __u32 v6_filter_bits(__u32 slot)
 /* Rule id of the longest IPv6 rule matching @a, or 0. */
 static __always_inline __u32 v6_match(const struct pw_config *cfg, const struct in6_addr *a)
 {
+	__u32 hi = bpf_ntohl(a->in6_u.u6_addr32[0]);
 	__u32 bits = 3, *id;
 
 	if (!cfg->v6_wide) {
-		__u32 hi = bpf_ntohl(a->in6_u.u6_addr32[0]);
 		__u32 lo = bpf_ntohs(a->in6_u.u6_addr16[2]);
 
 		bits = v6_filter_bits(pw_v6_slot48(hi, lo)) |
@@ -221,12 +281,11 @@ static __always_inline __u32 v6_match(const struct pw_config *cfg, const struct 
 			return *id;
 	}
 	if ((bits & PW_V6_FILTER_PREFIX) && cfg->v6_prefixes) {
-		struct pw_lpm6_key k = { .prefixlen = 128 };
+		__u32 slot = pw_v6_lens_slot(hi, cfg->v6_lens_bits);
+		struct pw_v6_lens *l = bpf_map_lookup_elem(&v6_lens, &slot);
 
-		__builtin_memcpy(k.addr, a, sizeof(k.addr));
-		id = bpf_map_lookup_elem(&v6_prefixes, &k);
-		if (id)
-			return *id;
+		if (l)
+			return v6_prefix_match(a, l->m[0], l->m[1] | (__u64)cfg->v6_short << 32);
 	}
 	return 0;
 }

@@ -19,9 +19,10 @@
  *              a lookup costs no helper call.  Double-buffered: user space
  *              builds the inactive half, then flips pw_config.v4_active.
  *   IPv6:      v6_filter (ARRAY bitmap keyed by a hash of the /48) in front of
- *              v6_hosts (HASH of /128 rules) and v6_prefixes (LPM trie of
- *              shorter rules): a packet whose filter bits are clear costs no
- *              helper call.
+ *              v6_hosts (HASH of /128 rules) and v6_prefixes (HASH of shorter
+ *              rules, one exact lookup per prefix length a rule may have for
+ *              the address: v6_lens): a packet whose filter bits are clear
+ *              costs no helper call.
  */
 #ifndef PINGWALL_H
 #define PINGWALL_H
@@ -42,6 +43,7 @@
 #define PW_MAP_V6_HOSTS		"v6_hosts"
 #define PW_MAP_V6_PREFIXES	"v6_prefixes"
 #define PW_MAP_V6_FILTER	"v6_filter"
+#define PW_MAP_V6_LENS		"v6_lens"
 /* Links are pinned as <pin-dir>/links/<ifname>. */
 #define PW_LINK_DIR		"links"
 /* icmpwatch holds an flock on this directory: one ring reader at a time. */
@@ -123,10 +125,57 @@ struct pw_in6 {
 	__u8 addr[16];		/* network order */
 };
 
-struct pw_lpm6_key {
+/* Key of v6_prefixes: a rule of /0../127, addr masked to prefixlen. */
+struct pw_v6_key {
 	__u32 prefixlen;
 	__u8 addr[16];		/* network order */
 };
+
+/*
+ * v6_lens: which prefix lengths to look up in v6_prefixes for an address.
+ * Slot pw_v6_lens_slot(its /32) has the bit of length L (32 <= L < 128) set
+ * where a rule of /L has a /32 that hashes there; pw_config.v6_short has the
+ * bits of the lengths L < 32 that rules have.  The program looks up the
+ * lengths set, longest first: the first hit is the longest match.  A
+ * collision only costs a lookup.  The number of slots follows the capacity:
+ * 1 << pw_v6_lens_bits(max_entries).
+ *
+ * Bits run from long to short (the lowest set bit, the longest length, is
+ * cheap to find in BPF): length L is bit 127 - L of the 128-bit mask, that is
+ * m[0] bit 127 - L for L >= 64, m[1] bit 63 - L below; in v6_short (only
+ * L < 32) it is bit 31 - L, so that v6_short << 32 lines up with m[1].
+ */
+struct pw_v6_lens {
+	__u64 m[2];
+};
+
+#ifndef __bpf__
+static inline void pw_v6_lens_set(struct pw_v6_lens *l, __u32 len)
+{
+	if (len >= 64)
+		l->m[0] |= 1ULL << (127 - len);
+	else
+		l->m[1] |= 1ULL << (63 - len);
+}
+#endif
+
+#define PW_V6_LENS_MIN_BITS	12
+#define PW_V6_LENS_MAX_BITS	20
+
+static inline __u32 pw_v6_lens_bits(__u32 capacity)
+{
+	__u32 bits = PW_V6_LENS_MIN_BITS;
+
+	while (bits < PW_V6_LENS_MAX_BITS && (1U << bits) < capacity)
+		bits++;
+	return bits;
+}
+
+/* hi32: the first 4 bytes of the address, in host order */
+static inline __u32 pw_v6_lens_slot(__u32 hi32, __u32 bits)
+{
+	return (__u32)(((__u64)hi32 * 0x9FB21C651E98DF25ULL) >> (64 - bits));
+}
 
 /* v6_filter: 2^23 slots of 2 bits (bit 0: a /128 rule may match, bit 1: a
  * shorter rule may match), an address looks at two slots:
@@ -183,8 +232,10 @@ struct pw_config {
 	 * with such ids go in (a writer killed midway leaves it too high, never
 	 * too low).  0 with generation 0: no id was ever used. */
 	__u32 id_hwm;
+	__u32 v6_short;		/* bit 31 - L: a v6 rule of /L, L < 32, exists */
+	__u32 v6_lens_bits;	/* v6_lens has 1 << v6_lens_bits slots */
 	__u32 reserved32;
-	__u64 reserved[3];
+	__u64 reserved[2];
 };
 
 /* ---- statistics (PERCPU_ARRAY of one pw_stats) -------------------------- */
@@ -265,7 +316,8 @@ _Static_assert(sizeof(struct pw_key) == 20, "pw_key layout");
 _Static_assert(sizeof(struct pw_rule) == 8, "pw_rule layout");
 _Static_assert(sizeof(struct pw_v4_chunk) == 64, "pw_v4_chunk layout");
 _Static_assert(sizeof(struct pw_u32x2) == 8, "pw_u32x2 layout");
-_Static_assert(sizeof(struct pw_lpm6_key) == 20, "pw_lpm6_key layout");
+_Static_assert(sizeof(struct pw_v6_key) == 20, "pw_v6_key layout");
+_Static_assert(sizeof(struct pw_v6_lens) == 16, "pw_v6_lens layout");
 _Static_assert(sizeof(struct pw_config) == 80, "pw_config layout");
 _Static_assert(sizeof(struct pw_event) == 64 + PW_SNAPLEN, "pw_event layout");
 _Static_assert(sizeof(struct pw_stats) == 8 * (PW_STAT_MAX + 3), "pw_stats layout");

@@ -15,8 +15,8 @@
  *      pw_config.id_hwm (raised past them before step 2; the others never
  *      counted), insert the new rules into blocklist;
  *   4. insert the new IPv6 rules into v6_hosts and v6_prefixes, delete the
- *      removed ones, rewrite the IPv6 filter words that change, then publish
- *      the IPv6 counts and the wide flag;
+ *      removed ones, rewrite the IPv6 filter words and v6_lens slots that
+ *      change, then publish the IPv6 counts, short lengths and wide flag;
  *   5. flip v4_active to the new IPv4 half;
  *   6. delete the removed rules from blocklist.
  * Every step leaves the data path consistent: a rule becomes effective when
@@ -326,14 +326,17 @@ const struct pw_entry *pw_bl_match(const struct pw_entry *e, size_t n, int famil
 	return best;
 }
 
-/* ---- IPv6 filter --------------------------------------------------------- */
+/* ---- IPv6 filter and prefix lengths ------------------------------------- */
 
 static void filter_set(__u64 *f, __u32 slot, __u32 bit)
 {
 	f[slot >> 5] |= (__u64)bit << ((slot & 31) * 2);
 }
 
-static void filter_add(__u64 *f, const struct pw_prefix *p, __u32 *wide)
+/* What the data path needs to find IPv6 rule @p: its filter bit (or the wide
+ * flag), and for a prefix its length in v6_lens (or v6_short). */
+static void v6_index(__u64 *f, struct pw_v6_lens *pl, __u32 bits, __u32 *wide, __u32 *short_lens,
+		     const struct pw_prefix *p)
 {
 	__u32 hi = (__u32)p->addr[0] << 24 | p->addr[1] << 16 | p->addr[2] << 8 | p->addr[3];
 	__u32 lo = p->addr[4] << 8 | p->addr[5];
@@ -345,6 +348,10 @@ static void filter_add(__u64 *f, const struct pw_prefix *p, __u32 *wide)
 	else
 		filter_set(f, pw_v6_slot48(hi, lo),
 			   p->len == 128 ? PW_V6_FILTER_HOST : PW_V6_FILTER_PREFIX);
+	if (p->len < 32)
+		*short_lens |= 1U << (31 - p->len);
+	else if (p->len < 128)
+		pw_v6_lens_set(&pl[pw_v6_lens_slot(hi, bits)], p->len);
 }
 
 /* ---- the transaction ------------------------------------------------------- */
@@ -366,7 +373,9 @@ struct digest {
 	struct pw_v4_rule *r;		/* kept IPv4 rules up to /16 or in a dirty /16 */
 	size_t nr, rcap;
 	__u64 *f;			/* the IPv6 filter of the kept rules */
-	__u32 hosts, prefixes, wide;
+	struct pw_v6_lens *pl;		/* ... their v6_lens, 1 << pl_bits slots */
+	__u32 pl_bits;
+	__u32 hosts, prefixes, wide, short_lens;
 	struct pw_prefix *gone;		/* the removed rules */
 	size_t gcap;
 	bool nomem;
@@ -442,7 +451,7 @@ static void digest_rule(void *arg, const struct pw_entry *e, bool gone)
 			push_v4(d, a, p->len, id);
 	} else if (p->family == 6 && !gone) {
 		*(p->len == 128 ? &d->hosts : &d->prefixes) += 1;
-		filter_add(d->f, p, &d->wide);
+		v6_index(d->f, d->pl, d->pl_bits, &d->wide, &d->short_lens, p);
 	}
 }
 
@@ -462,6 +471,7 @@ static void digest_free(struct digest *d)
 	free(d->addr);
 	free(d->r);
 	free(d->f);
+	free(d->pl);
 	free(d->gone);
 }
 
@@ -766,7 +776,7 @@ static int write_v6(struct txn *x, char *mem, const struct pw_prefix *a, size_t 
 {
 	struct wbuf h, p;
 	struct pw_in6 hk;
-	struct pw_lpm6_key pk;
+	struct pw_v6_key pk;
 	int err = 0;
 
 	mem = wbuf_init(&h, mem, x->m->fd[PW_M_V6_HOSTS], sizeof(hk), sizeof(__u32), !ids);
@@ -807,16 +817,24 @@ static void finish_v6(struct txn *x, char *mem)
 		if (p->family != 6)
 			continue;
 		*(p->len == 128 ? &d->hosts : &d->prefixes) += 1;
-		filter_add(d->f, p, &d->wide);
+		v6_index(d->f, d->pl, d->pl_bits, &d->wide, &d->short_lens, p);
 	}
 	write_v6(x, mem, d->gone, d->ngone, NULL);
 
-	/* word by word: an aligned 64-bit store is atomic for the reader */
+	/* word by word: an aligned 64-bit store is atomic for the reader, who
+	 * sees each word old or new: a length or filter bit of a kept rule is
+	 * set in both, a new rule is in its map before its bits */
 	for (__u32 w = 0; w < PW_V6_FILTER_WORDS; w++)
 		if (m->v6_filter[w] != d->f[w])
 			__atomic_store_n(&m->v6_filter[w], d->f[w], __ATOMIC_RELEASE);
+	for (__u32 s = 0; s < 1U << d->pl_bits; s++)
+		for (int w = 0; w < 2; w++)
+			if (m->v6_lens[s].m[w] != d->pl[s].m[w])
+				__atomic_store_n(&m->v6_lens[s].m[w], d->pl[s].m[w],
+						 __ATOMIC_RELEASE);
 	__atomic_store_n(&m->cfg->v6_hosts, d->hosts, __ATOMIC_RELEASE);
 	__atomic_store_n(&m->cfg->v6_prefixes, d->prefixes, __ATOMIC_RELEASE);
+	__atomic_store_n(&m->cfg->v6_short, d->short_lens, __ATOMIC_RELEASE);
 	__atomic_store_n(&m->cfg->v6_wide, d->wide, __ATOMIC_RELEASE);
 }
 
@@ -833,7 +851,9 @@ static int gather(struct txn *x, struct pw_maps *m, struct groups *g, const __u6
 	d->lens = calloc(cap + 1, 1);
 	d->addr = malloc((cap + 1) * sizeof(*d->addr));
 	d->f = calloc(PW_V6_FILTER_WORDS, sizeof(*d->f));
-	if (!d->used || !d->lens || !d->addr || !d->f) {
+	d->pl_bits = pw_v6_lens_bits(cap);
+	d->pl = calloc(1U << d->pl_bits, sizeof(*d->pl));
+	if (!d->used || !d->lens || !d->addr || !d->f || !d->pl) {
 		pw_err("out of memory");
 		return -1;
 	}
@@ -884,7 +904,7 @@ static int commit(struct txn *x, const struct pw_prefix *add, size_t nadd)
 		*(add[i].family == 4 ? &x->v4 : &x->v6) = true;
 	x->ids = malloc((nadd ? nadd : 1) * sizeof(*x->ids));
 	/* room for the largest use: v6_hosts and v6_prefixes keys and values */
-	mem = malloc(WRITE_BATCH * (sizeof(struct pw_in6) + sizeof(struct pw_lpm6_key) +
+	mem = malloc(WRITE_BATCH * (sizeof(struct pw_in6) + sizeof(struct pw_v6_key) +
 				    2 * sizeof(__u32)));
 	if (!x->ids || !mem) {
 		pw_err("out of memory");

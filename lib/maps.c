@@ -33,11 +33,13 @@ const struct pw_map_desc pw_map_descs[PW_M_COUNT] = {
 			   BPF_F_MMAPABLE, "__u32", "pw_u32x2" },
 	[PW_M_V6_HOSTS] = { PW_MAP_V6_HOSTS, BPF_MAP_TYPE_HASH, sizeof(struct pw_in6),
 			    sizeof(__u32), BPF_F_NO_PREALLOC, "pw_in6", "__u32" },
-	[PW_M_V6_PREFIXES] = { PW_MAP_V6_PREFIXES, BPF_MAP_TYPE_LPM_TRIE,
-			       sizeof(struct pw_lpm6_key), sizeof(__u32), BPF_F_NO_PREALLOC,
-			       "pw_lpm6_key", "__u32" },
+	[PW_M_V6_PREFIXES] = { PW_MAP_V6_PREFIXES, BPF_MAP_TYPE_HASH,
+			       sizeof(struct pw_v6_key), sizeof(__u32), BPF_F_NO_PREALLOC,
+			       "pw_v6_key", "__u32" },
 	[PW_M_V6_FILTER] = { PW_MAP_V6_FILTER, BPF_MAP_TYPE_ARRAY, 4, sizeof(__u64),
 			     BPF_F_MMAPABLE, "__u32", "__u64" },
+	[PW_M_V6_LENS] = { PW_MAP_V6_LENS, BPF_MAP_TYPE_ARRAY, 4, sizeof(struct pw_v6_lens),
+			   BPF_F_MMAPABLE, "__u32", "pw_v6_lens" },
 };
 
 void pw_maps_init(struct pw_maps *m)
@@ -165,6 +167,7 @@ static int check_sizes(struct pw_maps *m)
 		{ PW_M_V6_HOSTS, n },
 		{ PW_M_V6_PREFIXES, n },
 		{ PW_M_V6_FILTER, PW_V6_FILTER_WORDS },
+		{ PW_M_V6_LENS, 1U << pw_v6_lens_bits(n) },
 	};
 
 	m->capacity = n;
@@ -180,6 +183,13 @@ static int check_sizes(struct pw_maps *m)
 				"attach again");
 			return -1;
 		}
+	}
+	if (m->cfg->v6_lens_bits != pw_v6_lens_bits(n)) {
+		pw_err("config says v6_lens has 2^%u slots, expected 2^%u for a blocklist of %u",
+		       m->cfg->v6_lens_bits, pw_v6_lens_bits(n), n);
+		pw_hint("the pins are inconsistent: 'pingwall detach --all --purge' and "
+			"attach again");
+		return -1;
 	}
 	return 0;
 }
@@ -231,6 +241,7 @@ static int finish(struct pw_maps *m)
 	MMAP(PW_M_V4_CHUNKS, v4_chunks);
 	MMAP(PW_M_V4_RUNS, v4_runs);
 	MMAP(PW_M_V6_FILTER, v6_filter);
+	MMAP(PW_M_V6_LENS, v6_lens);
 #undef MMAP
 	return 0;
 }
@@ -312,6 +323,8 @@ void pw_maps_close(struct pw_maps *m)
 		munmap(m->v4_runs, mmap_size(m, PW_M_V4_RUNS));
 	if (m->v6_filter)
 		munmap(m->v6_filter, mmap_size(m, PW_M_V6_FILTER));
+	if (m->v6_lens)
+		munmap(m->v6_lens, mmap_size(m, PW_M_V6_LENS));
 	for (int i = 0; i < PW_M_COUNT; i++)
 		if (m->fd[i] >= 0)
 			close(m->fd[i]);

@@ -23,6 +23,7 @@ enum pw_map_id {
 	PW_M_V6_HOSTS,
 	PW_M_V6_PREFIXES,
 	PW_M_V6_FILTER,
+	PW_M_V6_LENS,
 	PW_M_COUNT,
 };
 
@@ -49,6 +50,7 @@ struct pw_maps {
 	struct pw_v4_chunk *v4_chunks;		/* mmap: 2 * chunk_cap */
 	__u32 *v4_runs;				/* mmap: 2 * run_cap */
 	__u64 *v6_filter;			/* mmap: PW_V6_FILTER_WORDS */
+	struct pw_v6_lens *v6_lens;		/* mmap: 1 << cfg->v6_lens_bits */
 	__u32 capacity;				/* blocklist max_entries */
 	__u32 chunk_cap;			/* v4_chunks per half */
 	__u32 run_cap;				/* v4_runs per half */

@@ -60,6 +60,7 @@ int pw_prog_prepare(struct bpf_object *obj, __u8 *have_coarse_ns, __u32 capacity
 	    set_size(obj, PW_M_V4_RUNS, PW_V4_RUN_CAP(capacity)) ||
 	    set_size(obj, PW_M_V6_HOSTS, capacity) ||
 	    set_size(obj, PW_M_V6_PREFIXES, capacity) ||
+	    set_size(obj, PW_M_V6_LENS, 1U << pw_v6_lens_bits(capacity)) ||
 	    set_size(obj, PW_M_EVENTS, ring_size))
 		return -1;
 	*have_coarse_ns = pw_have_coarse_ns();
@@ -68,7 +69,11 @@ int pw_prog_prepare(struct bpf_object *obj, __u8 *have_coarse_ns, __u32 capacity
 
 int pw_prog_init_config(const struct bpf_object *obj, __u32 capacity)
 {
-	struct pw_config cfg = { .abi_version = PW_ABI_VERSION, .max_entries = capacity };
+	struct pw_config cfg = {
+		.abi_version = PW_ABI_VERSION,
+		.max_entries = capacity,
+		.v6_lens_bits = pw_v6_lens_bits(capacity),
+	};
 	struct bpf_map *map = map_of(obj, PW_M_CONFIG);
 	__u32 zero = 0;
 

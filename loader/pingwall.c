@@ -153,7 +153,7 @@ static const char *xdp_mode(__u32 ifindex, __u32 prog_id)
 static const char *const map_pins[] = {
 	PW_MAP_BLOCKLIST, PW_MAP_HITS, PW_MAP_CONFIG, PW_MAP_STATS, PW_MAP_EVENTS,
 	PW_MAP_V4_L1, PW_MAP_V4_CHUNKS, PW_MAP_V4_RUNS, PW_MAP_V6_HOSTS, PW_MAP_V6_PREFIXES,
-	PW_MAP_V6_FILTER,
+	PW_MAP_V6_FILTER, PW_MAP_V6_LENS,
 };
 #define N_MAP_PINS (sizeof(map_pins) / sizeof(map_pins[0]))
 
@@ -382,6 +382,7 @@ static int apply_blocklist(struct pingwall *skel, const struct pw_blfile *f)
 		[PW_M_V6_HOSTS] = skel->maps.v6_hosts,
 		[PW_M_V6_PREFIXES] = skel->maps.v6_prefixes,
 		[PW_M_V6_FILTER] = skel->maps.v6_filter,
+		[PW_M_V6_LENS] = skel->maps.v6_lens,
 	};
 	struct pw_blfile_diff d;
 	int fds[PW_M_COUNT];
@@ -539,14 +540,7 @@ static int do_attach(int argc, char **argv)
 	}
 	crash_point("after-load");
 	if (!have) {
-		struct pw_config cfg = {
-			.abi_version = PW_ABI_VERSION,
-			.max_entries = capacity,
-		};
-		__u32 zero = 0;
-
-		if (bpf_map_update_elem(bpf_map__fd(skel->maps.config), &zero, &cfg, BPF_ANY)) {
-			pw_err("cannot initialise the config map: %s", strerror(errno));
+		if (pw_prog_init_config(skel->obj, capacity)) {
 			unpin_maps();
 			goto out;
 		}

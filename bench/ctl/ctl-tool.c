@@ -231,7 +231,7 @@ static int scratch_updates(const struct pw_maps *m, const struct pw_prefix *v, s
 	struct pw_key *bk = calloc(n ? n : 1, sizeof(*bk));
 	struct pw_rule *bv = calloc(n ? n : 1, sizeof(*bv));
 	struct pw_in6 *hk = calloc(n ? n : 1, sizeof(*hk));
-	struct pw_lpm6_key *pk = calloc(n ? n : 1, sizeof(*pk));
+	struct pw_v6_key *pk = calloc(n ? n : 1, sizeof(*pk));
 	__u32 *ids = calloc(n ? n : 1, sizeof(*ids)), nh = 0, np = 0, cap = m->capacity;
 	__u64 *zeros = calloc(n ? n : 1, sizeof(*zeros));
 	int fd, ret = -1;
@@ -282,7 +282,7 @@ static int scratch_updates(const struct pw_maps *m, const struct pw_prefix *v, s
 		SCRATCH("v6_hosts", BPF_MAP_TYPE_HASH, sizeof(*hk), 4, cap, &noprealloc, hk, ids,
 			nh);
 	if (np)
-		SCRATCH("v6_prefixes", BPF_MAP_TYPE_LPM_TRIE, sizeof(*pk), 4, cap, &noprealloc,
+		SCRATCH("v6_prefixes", BPF_MAP_TYPE_HASH, sizeof(*pk), 4, cap, &noprealloc,
 			pk, ids, np);
 #undef SCRATCH
 	ret = 0;

@@ -94,7 +94,8 @@ static const struct spec good_blocklist = {
 /* A config map holding @abi, or -1. */
 static int config_map(const struct spec *s, __u32 abi)
 {
-	struct pw_config cfg = { .abi_version = abi, .max_entries = CAP };
+	struct pw_config cfg = { .abi_version = abi, .max_entries = CAP,
+				  .v6_lens_bits = pw_v6_lens_bits(CAP) };
 	__u32 zero = 0;
 	int fd = make_map(s);
 

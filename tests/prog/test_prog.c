@@ -1322,6 +1322,33 @@ static void test_overlap(void)
 	s = icmp("2001:db8:1:2::6", "2001:db9::1", ICMP6_ECHO_REPLY);
 	expect(&s, W_DROP(rid("2001::/16")), "overlap v6: ::6 falls to the wide /16");
 	bl_flush();
+
+	/* every length from /1 to /127 nested around one address: the program
+	 * looks up the lengths present longest first (pw_v6_lens), so each
+	 * delete must hand the address to the next shorter rule */
+	{
+		static const char addr[] = "2001:db8:ffff:ffff:ffff:ffff:ffff:fffe";
+		char nested[128][PW_PREFIX_STRLEN], op[PW_PREFIX_STRLEN + 1], err[160];
+		struct pw_prefix p;
+
+		for (int len = 1; len <= 127; len++) {
+			if (pw_prefix_parse(addr, &p, err, sizeof(err)))
+				abort();
+			p.len = len;
+			pw_prefix_mask(&p);
+			pw_prefix_format(&p, nested[len], sizeof(nested[len]));
+			snprintf(op, sizeof(op), "+%s", nested[len]);
+			bl(op);
+		}
+		s = icmp(addr, "2001:db9::1", ICMP6_ECHO_REQUEST);
+		for (int len = 127; len >= 1; len--) {
+			expect(&s, W_DROP(rid(nested[len])), "v6 lengths /1../%d nested: the /%d hits",
+			       len, len);
+			snprintf(op, sizeof(op), "-%s", nested[len]);
+			bl(op);
+		}
+		expect(&s, W_PASS_EV, "v6 lengths nested, all deleted: the address passes");
+	}
 }
 
 static void test_changes(void)
