@@ -6,8 +6,7 @@
  *   non-IP / non-ICMP    a few header loads, XDP_PASS, no map access;
  *   ICMP, no rule        IPv4: one inlined array load per address;
  *                        IPv6: one inlined bitmap load per address;
- *   ICMP echo, blocked   IPv4: 1-3 inlined array loads (1-5 in a chunk of
- *                        many runs), an atomic add.
+ *   ICMP echo, blocked   IPv4: 1-5 inlined array loads, an atomic add.
  * Only IPv6 rules whose filter bits are set cost a helper-call map lookup:
  * one for a /128, one per prefix length present for a shorter rule.
  *
@@ -174,10 +173,7 @@ static __always_inline __u32 v4_chunk_get(__u32 idx, __u32 slot)
 
 	if (!c)
 		return 0;
-	run = c->cum[w] + popcount64(c->bits[w] & ((2ULL << (slot & 63)) - 1)) - 1;
-	if (run < PW_V4_INLINE)
-		return c->v[run];
-	run += c->base - PW_V4_INLINE;
+	run = c->base + c->cum[w] + popcount64(c->bits[w] & ((2ULL << (slot & 63)) - 1)) - 1;
 	el = run >> 1;
 	v = bpf_map_lookup_elem(&v4_runs, &el);
 	return v ? v->v[run & 1] : 0;

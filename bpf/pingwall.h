@@ -78,13 +78,9 @@ struct pw_rule {
  *   PW_V4_CHUNK | idx      the range holds longer rules: look in chunk idx.
  * A chunk describes 256 sub-slots compressed as runs of equal values: bit i of
  * bits[] is set where sub-slot i starts a new run (bit 0 always set) and the
- * value of sub-slot i is that of run
- *   j = cum[i / 64] + popcount(bits[i / 64] & ((2 << i % 64) - 1)) - 1
- * where cum[w] is the number of bits set in bits[0..w-1].  The first
- * PW_V4_INLINE runs are held in the chunk itself (v[j]), the rest in v4_runs
- * from base on (run j >= PW_V4_INLINE is v4_runs[base + j - PW_V4_INLINE]).
- * A chunk is one 64-byte cache line, and most hold all their runs (a /24 with
- * a few hosts, a /16 with a few longer rules): one load per level.
+ * value of sub-slot i is
+ *   runs[base + cum[i / 64] + popcount(bits[i / 64] & ((2 << i % 64) - 1)) - 1]
+ * where cum[w] is the number of bits set in bits[0..w-1].
  */
 #define PW_V4_L1_SLOTS		65536
 #define PW_V4_CHUNK		0x80000000U
@@ -96,17 +92,11 @@ struct pw_u32x2 {
 	__u32 v[2];
 };
 
-#define PW_V4_INLINE		6
-
 struct pw_v4_chunk {
 	__u64 bits[4];
-	__u32 base;		/* where runs past the inline ones start in v4_runs */
+	__u32 base;		/* first run of this chunk in v4_runs */
 	__u8 cum[4];		/* bits set in the words before */
-	__u32 v[PW_V4_INLINE];	/* the values of the first runs */
 };
-
-/* Runs of a chunk of @nr runs that live in v4_runs. */
-#define PW_V4_OVER(nr)		((nr) > PW_V4_INLINE ? (nr) - PW_V4_INLINE : 0)
 
 /* Capacity of v4_chunks and v4_runs per half, for a blocklist of n rules.
  * Chunks: one per /16 holding a rule longer than /16 (at most min(n, 65536)),
@@ -138,7 +128,9 @@ struct pw_v6_key {
  * bits of the lengths L < 32 that rules have.  The program looks up the
  * lengths set, longest first: the first hit is the longest match.  A
  * collision only costs a lookup.  The number of slots follows the capacity:
- * 1 << pw_v6_lens_bits(max_entries).
+ * 1 << pw_v6_lens_bits(max_entries), a quarter of it rounded up to a power of
+ * two (4,096 to 1,048,576 slots): rules of other kinds share the capacity,
+ * and a slot shared by a few /32s costs a lookup only for lengths present.
  *
  * Bits run from long to short (the lowest set bit, the longest length, is
  * cheap to find in BPF): length L is bit 127 - L of the 128-bit mask, that is
@@ -166,7 +158,7 @@ static inline __u32 pw_v6_lens_bits(__u32 capacity)
 {
 	__u32 bits = PW_V6_LENS_MIN_BITS;
 
-	while (bits < PW_V6_LENS_MAX_BITS && (1U << bits) < capacity)
+	while (bits < PW_V6_LENS_MAX_BITS && (1U << bits) < capacity / 4)
 		bits++;
 	return bits;
 }
@@ -314,19 +306,13 @@ struct pw_event {
 #ifndef __bpf__
 _Static_assert(sizeof(struct pw_key) == 20, "pw_key layout");
 _Static_assert(sizeof(struct pw_rule) == 8, "pw_rule layout");
-_Static_assert(sizeof(struct pw_v4_chunk) == 64, "pw_v4_chunk layout");
+_Static_assert(sizeof(struct pw_v4_chunk) == 40, "pw_v4_chunk layout");
 _Static_assert(sizeof(struct pw_u32x2) == 8, "pw_u32x2 layout");
 _Static_assert(sizeof(struct pw_v6_key) == 20, "pw_v6_key layout");
 _Static_assert(sizeof(struct pw_v6_lens) == 16, "pw_v6_lens layout");
 _Static_assert(sizeof(struct pw_config) == 80, "pw_config layout");
 _Static_assert(sizeof(struct pw_event) == 64 + PW_SNAPLEN, "pw_event layout");
 _Static_assert(sizeof(struct pw_stats) == 8 * (PW_STAT_MAX + 3), "pw_stats layout");
-
-/* Value of run @j of chunk @c, as the XDP program reads it. */
-static inline __u32 pw_v4_run(const struct pw_v4_chunk *c, const __u32 *runs, __u32 j)
-{
-	return j < PW_V4_INLINE ? c->v[j] : runs[c->base + j - PW_V4_INLINE];
-}
 #endif
 
 #endif /* PINGWALL_H */

@@ -7,7 +7,7 @@
  * painted shortest first, so a longer rule overwrites a shorter one.  A slot
  * whose range holds rules longer than the level's granularity becomes a
  * pointer to a child chunk built the same way.  Chunks store runs of equal
- * slots (see pw_v4_chunk), so a /24 holding one host costs one 64-byte chunk.
+ * slots (see pw_v4_chunk), so a /24 holding one host costs 40 + 12 bytes.
  *
  * Rules are grouped without a full sort: those up to /16 by length, longer
  * ones by their /16 (counting sorts), then each /16's few rules are ordered
@@ -65,30 +65,25 @@ static void level_paint(struct level *l, __u32 first, __u32 count, __u32 v)
 static int emit(struct pw_v4_table *t, const struct level *l, __u32 *out)
 {
 	struct pw_v4_chunk c = { 0 };
-	__u32 nr = 0, prev = 0;
+	__u32 start = t->nruns, prev = 0;
 
 	if (t->nchunks >= t->chunk_cap)
 		return -ENOSPC;
-	c.base = t->run_base + t->nruns;
+	c.base = t->run_base + start;
 	for (int w = 0; w < 4; w++) {
 		__u64 m = l->cand[w];
 
-		c.cum[w] = nr;
+		c.cum[w] = t->nruns - start;
 		while (m) {
 			int i = w * 64 + __builtin_ctzll(m);
 
 			m &= m - 1;
 			if (i && l->slot[i] == prev)
 				continue;
-			prev = l->slot[i];
+			if (t->nruns >= t->run_cap)
+				return -ENOSPC;
 			c.bits[w] |= 1ULL << (i & 63);
-			if (nr++ < PW_V4_INLINE) {
-				c.v[nr - 1] = prev;
-			} else {
-				if (t->nruns >= t->run_cap)
-					return -ENOSPC;
-				t->runs[t->nruns++] = prev;
-			}
+			t->runs[t->nruns++] = prev = l->slot[i];
 		}
 	}
 	t->chunks[t->nchunks] = c;
@@ -180,14 +175,14 @@ static int take(struct pw_v4_table *t, struct pw_v4_view *o, __u32 v, int level,
 			return -EINVAL;
 		nr += __builtin_popcountll(c.bits[w]);
 	}
-	if (c.base < o->run_lo || c.base > o->run_hi || PW_V4_OVER(nr) > o->run_hi - c.base)
+	if (c.base < o->run_lo || c.base > o->run_hi || nr > o->run_hi - c.base)
 		return -EINVAL;
 	if (idx >= o->chunk_end)
 		o->chunk_end = idx + 1;
-	if (c.base + PW_V4_OVER(nr) > o->run_end)
-		o->run_end = c.base + PW_V4_OVER(nr);
+	if (c.base + nr > o->run_end)
+		o->run_end = c.base + nr;
 	for (__u32 i = 0; i < nr; i++) {
-		__u32 x = pw_v4_run(&c, o->runs, i);
+		__u32 x = o->runs[c.base + i];
 
 		if (x & PW_V4_CHUNK) {
 			if (level == 3)
@@ -208,13 +203,11 @@ static int take(struct pw_v4_table *t, struct pw_v4_view *o, __u32 v, int level,
 		*out = v;
 		return 0;
 	}
-	if (t->nchunks >= t->chunk_cap || PW_V4_OVER(nr) > t->run_cap - t->nruns)
+	if (t->nchunks >= t->chunk_cap || nr > t->run_cap - t->nruns)
 		return -ENOSPC;
 	c.base = t->run_base + t->nruns;
-	memset(c.v, 0, sizeof(c.v));
-	memcpy(c.v, vals, (nr < PW_V4_INLINE ? nr : PW_V4_INLINE) * sizeof(*vals));
-	memcpy(t->runs + t->nruns, vals + PW_V4_INLINE, PW_V4_OVER(nr) * sizeof(*vals));
-	t->nruns += PW_V4_OVER(nr);
+	memcpy(t->runs + t->nruns, vals, nr * sizeof(*vals));
+	t->nruns += nr;
 	t->chunks[t->nchunks] = c;
 	*out = PW_V4_CHUNK | (t->chunk_base + t->nchunks++);
 	return 0;
@@ -251,7 +244,7 @@ static bool same(const struct pw_v4_view *a, __u32 x, const struct pw_v4_view *b
 		nr += __builtin_popcountll(ca->bits[w]);
 	}
 	for (__u32 i = 0; i < nr; i++) {
-		__u32 rx = pw_v4_run(ca, a->runs, i), ry = pw_v4_run(cb, b->runs, i);
+		__u32 rx = a->runs[ca->base + i], ry = b->runs[cb->base + i];
 
 		if (level == 2 && (rx & PW_V4_CHUNK) && (ry & PW_V4_CHUNK)) {
 			if (!same(a, rx, b, ry, 3))
@@ -426,7 +419,7 @@ static bool hidden_in(const struct pw_v4_view *o, __u32 v, __u32 lo, __u32 hi, i
 							  ((2ULL << (hi & 63)) - 1)) - 1;
 
 	for (__u32 j = j0; j <= j1; j++) {
-		__u32 x = pw_v4_run(c, o->runs, j);
+		__u32 x = o->runs[c->base + j];
 
 		if (!(x & PW_V4_CHUNK)) {
 			if (!inside(r, lens, o->max_id, x))
@@ -481,7 +474,7 @@ static __u32 chunk_get(const struct pw_v4_chunk *chunks, const __u32 *runs, __u3
 	__u32 w = s >> 6;
 	__u64 m = c->bits[w] & ((2ULL << (s & 63)) - 1);
 
-	return pw_v4_run(c, runs, c->cum[w] + __builtin_popcountll(m) - 1);
+	return runs[c->base + c->cum[w] + __builtin_popcountll(m) - 1];
 }
 
 __u32 pw_v4_lookup(const __u32 *l1, const struct pw_v4_chunk *chunks, const __u32 *runs,
