@@ -328,13 +328,22 @@ struct pkt {
 };
 
 /* Per-CPU token bucket: up to event_rate events a second, bursts of one
- * second's worth.  Returns 1 when this event may go out. */
-static __always_inline int rate_ok(const struct pw_config *cfg, struct pw_stats *st, __u64 now)
+ * second's worth.  Returns 1 when this event may go out.
+ *
+ * Under a flood nearly every packet finds the bucket dry, so that answer is
+ * kept until the tick moves on: the bucket runs on the coarse clock (5.11+),
+ * which only changes at a tick, when jiffies does, so within one tick its
+ * answer cannot change.  bpf_jiffies64() is inlined by the verifier (one
+ * load), where a clock read is a helper call. */
+static __always_inline int rate_ok(const struct pw_config *cfg, struct pw_stats *st)
 {
-	__u64 rate = cfg->event_rate, cap, tokens;
+	__u64 rate = cfg->event_rate, cap, tokens, now, jif = bpf_jiffies64();
 
 	if (!st)
 		return 1;
+	if (st->tb_dry == jif + 1)
+		return 0;
+	now = have_coarse_ns ? bpf_ktime_get_coarse_ns() : bpf_ktime_get_ns();
 	cap = rate * PW_TB_EVENT;
 	tokens = st->tb_tokens + (now - st->tb_ns) * rate;
 	if (tokens > cap || now < st->tb_ns)
@@ -342,9 +351,11 @@ static __always_inline int rate_ok(const struct pw_config *cfg, struct pw_stats 
 	st->tb_ns = now;
 	if (tokens < PW_TB_EVENT) {
 		st->tb_tokens = tokens;
+		st->tb_dry = have_coarse_ns ? jif + 1 : 0;
 		return 0;
 	}
 	st->tb_tokens = tokens - PW_TB_EVENT;
+	st->tb_dry = 0;
 	return 1;
 }
 
@@ -399,10 +410,10 @@ static __always_inline int report(struct xdp_md *ctx, const struct pw_config *cf
 		return verdict;
 	/* Under a flood nearly every packet stops at the bucket, so it runs on
 	 * the coarse clock where the kernel has it (5.11+: a few ns to read;
-	 * the precise clock costs 20-30 ns on a paravirtual clocksource).  Only
-	 * an event that goes out reads the precise clock. */
-	if (cfg->event_rate &&
-	    !rate_ok(cfg, st, have_coarse_ns ? bpf_ktime_get_coarse_ns() : bpf_ktime_get_ns())) {
+	 * the precise clock costs 20-30 ns on a paravirtual clocksource), and
+	 * mostly on jiffies (see rate_ok()).  Only an event that goes out
+	 * reads the precise clock. */
+	if (cfg->event_rate && !rate_ok(cfg, st)) {
 		stat_inc(st, PW_STAT_EVENTS_SUPPRESSED);
 		return verdict;
 	}

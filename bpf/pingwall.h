@@ -251,6 +251,8 @@ struct pw_stats {
 	__u64 tb_ns;		/* last refill, bpf_ktime_get_ns() */
 	__u64 tb_tokens;	/* in 1e-9 events: one event costs PW_TB_EVENT */
 	__u64 wake_ns;		/* last event submitted with a wake-up allowed */
+	__u64 tb_dry;		/* 1 + jiffies when the bucket was last found
+				 * short of a token; 0 after an event went out */
 };
 
 #define PW_TB_EVENT		1000000000ULL
@@ -312,7 +314,7 @@ _Static_assert(sizeof(struct pw_v6_key) == 20, "pw_v6_key layout");
 _Static_assert(sizeof(struct pw_v6_lens) == 16, "pw_v6_lens layout");
 _Static_assert(sizeof(struct pw_config) == 80, "pw_config layout");
 _Static_assert(sizeof(struct pw_event) == 64 + PW_SNAPLEN, "pw_event layout");
-_Static_assert(sizeof(struct pw_stats) == 8 * (PW_STAT_MAX + 3), "pw_stats layout");
+_Static_assert(sizeof(struct pw_stats) == 8 * (PW_STAT_MAX + 4), "pw_stats layout");
 #endif
 
 #endif /* PINGWALL_H */
