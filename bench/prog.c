@@ -23,9 +23,14 @@
  * rounds are reported, and ratios are median / median(floor_drop over the
  * same rounds and frames).
  *
- * "repeated": one frame replayed R times (the same addresses: cache-hot).
+ * "repeated": one frame replayed R times (the same addresses: cache-hot, and
+ *             the program's note of its last lookup answers: a flood from
+ *             one host).
  * "varying":  F frames with different addresses, each replayed 256 times,
- *             averaged; the floor is measured the same way.
+ *             averaged; the floor is measured the same way.  pingwall runs
+ *             as a second instance on the same maps that never trusts its
+ *             note (fc_distrust), so every packet walks the tables, as in a
+ *             flood from many hosts.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -546,6 +551,10 @@ static const char *const col_name[C_COUNT] = {
 
 static struct floor *fl;
 static struct pingwall *skel;
+/* The same program on the same maps, but never trusting its note of the last
+ * lookup (fc_distrust): the varying variant replays each frame many times in
+ * a row, where a flood from many hosts never repeats addresses back to back. */
+static struct pingwall *skel_vary;
 static struct pw_maps m;
 static int prog_fd[C_COUNT];
 
@@ -693,6 +702,8 @@ static size_t nfails;
 /* as `pingwall attach` loads it (lib/progload.c), but with no map pinned */
 static int load(__u32 cap)
 {
+	struct bpf_map *map;
+
 	skel = pingwall__open();
 	if (!skel) {
 		pw_err("cannot open the pingwall skeleton: %s", strerror(errno));
@@ -708,6 +719,33 @@ static int load(__u32 cap)
 	}
 	if (pw_prog_init_config(skel->obj, cap) || pw_prog_maps(skel->obj, &m))
 		return -1;
+
+	skel_vary = pingwall__open();
+	if (!skel_vary) {
+		pw_err("cannot open the pingwall skeleton: %s", strerror(errno));
+		return -1;
+	}
+	skel_vary->rodata->have_coarse_ns = skel->rodata->have_coarse_ns;
+	skel_vary->rodata->fc_distrust = 1;
+	bpf_object__for_each_map(map, skel_vary->obj) {
+		const char *name = bpf_map__name(map);
+		struct bpf_map *mine = bpf_object__find_map_by_name(skel->obj, name);
+		int err;
+
+		if (!mine || bpf_map__is_internal(map))
+			continue;
+		err = bpf_map__set_pin_path(map, NULL);
+		if (!err)
+			err = bpf_map__reuse_fd(map, bpf_map__fd(mine));
+		if (err) {
+			pw_err("cannot share map '%s': %s", name, strerror(-err));
+			return -1;
+		}
+	}
+	if (pingwall__load(skel_vary)) {
+		pw_err("cannot load the XDP program: %s", strerror(errno));
+		return -1;
+	}
 	return 0;
 }
 
@@ -715,8 +753,9 @@ static void unload(void)
 {
 	reader_stop();
 	pw_maps_close(&m);
+	pingwall__destroy(skel_vary);
 	pingwall__destroy(skel);
-	skel = NULL;
+	skel = skel_vary = NULL;
 }
 
 static int fill(const struct list *l, double *secs)
@@ -893,7 +932,8 @@ static int run_cell(__u32 n, enum variant v, enum ftype t, enum col c, int r, in
 
 	if (set_col(c) || (pw && read_stats(&c0)))
 		return -1;
-	if (measure(prog_fd[c], frames[t], v == V_REP ? 0 : nf, opt.repeat, &ns))
+	if (measure(v == V_VARY && pw ? bpf_program__fd(skel_vary->progs.pingwall_xdp) :
+		    prog_fd[c], frames[t], v == V_REP ? 0 : nf, opt.repeat, &ns))
 		return -1;
 	if (pw && read_stats(&c1))
 		return -1;

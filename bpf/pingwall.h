@@ -217,7 +217,8 @@ struct pw_config {
 	__u32 icmp_policy;	/* enum pw_icmp_policy */
 	__u32 event_policy;	/* enum pw_event_policy */
 	__u32 event_rate;	/* events per second per CPU, 0 = unlimited */
-	__u32 generation;	/* bumped by every blocklist change */
+	__u32 generation;	/* bumped by every blocklist change, after its last
+				 * write to a table the program reads */
 	__u64 v4_flip_ns;	/* CLOCK_MONOTONIC of the last v4 half flip */
 	/* High-water mark of the rule ids ever handed out: every id >= id_hwm has
 	 * never been used, its hits counter is still zero.  Raised before rules
@@ -253,6 +254,15 @@ struct pw_stats {
 	__u64 wake_ns;		/* last event submitted with a wake-up allowed */
 	__u64 tb_dry;		/* 1 + jiffies when the bucket was last found
 				 * short of a token; 0 after an event went out */
+	/* The last lookup on this CPU: the rule found for the addresses
+	 * fc_addr (IPv4: src, dst in the first 8 bytes) of family fc_family,
+	 * valid while pw_config.generation + 1 == fc_gen.  A flood from one
+	 * host (ping -f) then costs no table walk. */
+	__u32 fc_gen;
+	__u32 fc_rule;
+	__u32 fc_family;
+	__u32 fc_pad;
+	__u64 fc_addr[4];
 };
 
 #define PW_TB_EVENT		1000000000ULL
@@ -314,7 +324,7 @@ _Static_assert(sizeof(struct pw_v6_key) == 20, "pw_v6_key layout");
 _Static_assert(sizeof(struct pw_v6_lens) == 16, "pw_v6_lens layout");
 _Static_assert(sizeof(struct pw_config) == 80, "pw_config layout");
 _Static_assert(sizeof(struct pw_event) == 64 + PW_SNAPLEN, "pw_event layout");
-_Static_assert(sizeof(struct pw_stats) == 8 * (PW_STAT_MAX + 4), "pw_stats layout");
+_Static_assert(sizeof(struct pw_stats) == 8 * (PW_STAT_MAX + 4) + 48, "pw_stats layout");
 #endif
 
 #endif /* PINGWALL_H */

@@ -655,6 +655,14 @@ out:
 	return err;
 }
 
+/* After the last write of a change to a table the program reads: its
+ * per-CPU note of the last lookup holds only while the generation it read
+ * stands (pw_stats.fc_gen). */
+static void bump_generation(struct pw_maps *m)
+{
+	__atomic_store_n(&m->cfg->generation, m->cfg->generation + 1, __ATOMIC_RELEASE);
+}
+
 static void flip_v4(struct txn *x)
 {
 	/* the table must be visible before the flip that publishes it */
@@ -940,13 +948,16 @@ static int commit(struct txn *x, const struct pw_prefix *add, size_t nadd)
 
 	/* Step 6. */
 	write_blocklist(x, mem, d->gone, d->ngone, NULL);
-	m->cfg->generation++;
+	bump_generation(m);
 	ret = 0;
 	goto out;
 undo:
-	/* the data path has not seen any of them yet */
-	if (v6_in)
+	/* the data path has not seen any of them yet, but for new IPv6 rules
+	 * a packet may have met before the filter had their bits */
+	if (v6_in) {
 		write_v6(x, mem, add, nadd, NULL);
+		bump_generation(m);
+	}
 	write_blocklist(x, mem, add, nadd, NULL);
 out:
 	free(mem);
