@@ -18,7 +18,7 @@
 
 const struct pw_map_desc pw_map_descs[PW_M_COUNT] = {
 	[PW_M_BLOCKLIST] = { PW_MAP_BLOCKLIST, BPF_MAP_TYPE_HASH, sizeof(struct pw_key),
-			     sizeof(struct pw_rule), BPF_F_NO_PREALLOC, "pw_key", "pw_rule" },
+			     sizeof(struct pw_rule), 0, "pw_key", "pw_rule" },
 	[PW_M_HITS] = { PW_MAP_HITS, BPF_MAP_TYPE_ARRAY, 4, sizeof(__u64), 0, "__u32", "__u64" },
 	[PW_M_CONFIG] = { PW_MAP_CONFIG, BPF_MAP_TYPE_ARRAY, 4, sizeof(struct pw_config),
 			  BPF_F_MMAPABLE, "__u32", "pw_config" },

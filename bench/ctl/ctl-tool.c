@@ -274,10 +274,10 @@ static int scratch_updates(const struct pw_maps *m, const struct pw_prefix *v, s
 	} while (0)
 
 	SCRATCH("hits zeroed", BPF_MAP_TYPE_ARRAY, 4, 8, cap + 1, NULL, ids, zeros, (__u32)n);
-	SCRATCH("blocklist", BPF_MAP_TYPE_HASH, sizeof(*bk), sizeof(*bv), cap, &noprealloc,
+	SCRATCH("blocklist", BPF_MAP_TYPE_HASH, sizeof(*bk), sizeof(*bv), cap, &prealloc,
 		bk, bv, (__u32)n);
-	SCRATCH("blocklist prealloc", BPF_MAP_TYPE_HASH, sizeof(*bk), sizeof(*bv), cap,
-		&prealloc, bk, bv, (__u32)n);
+	SCRATCH("blocklist no prealloc", BPF_MAP_TYPE_HASH, sizeof(*bk), sizeof(*bv), cap,
+		&noprealloc, bk, bv, (__u32)n);
 	if (nh)
 		SCRATCH("v6_hosts", BPF_MAP_TYPE_HASH, sizeof(*hk), 4, cap, &noprealloc, hk, ids,
 			nh);
