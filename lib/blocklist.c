@@ -17,7 +17,9 @@
  *   4. insert the new IPv6 rules into v6_hosts and v6_prefixes, delete the
  *      removed ones, rewrite the IPv6 filter words and v6_lens slots that
  *      change, then publish the IPv6 counts, short lengths and wide flag;
- *   5. flip v4_active to the new IPv4 half;
+ *   5. flip v4_active to the new IPv4 half, then bump pw_config.generation
+ *      (the program's per-CPU note of its last lookup holds only while the
+ *      generation it read stands);
  *   6. delete the removed rules from blocklist.
  * Every step leaves the data path consistent: a rule becomes effective when
  * its last piece is in place and stops when its first piece is gone.  A
@@ -945,10 +947,10 @@ static int commit(struct txn *x, const struct pw_prefix *add, size_t nadd)
 	}
 	if (x->v4)
 		flip_v4(x);
+	bump_generation(m);	/* the data path has all of the new set */
 
 	/* Step 6. */
 	write_blocklist(x, mem, d->gone, d->ngone, NULL);
-	bump_generation(m);
 	ret = 0;
 	goto out;
 undo:
