@@ -1349,6 +1349,34 @@ static void test_overlap(void)
 		}
 		expect(&s, W_PASS_EV, "v6 lengths nested, all deleted: the address passes");
 	}
+
+	/* the per-CPU note of the last lookup (pw_stats.fc_*): it answers the
+	 * same addresses again, never other ones, and no longer once the
+	 * blocklist changed, whatever the change */
+	{
+		struct fspec a = icmp("198.18.9.9", "198.19.9.9", ICMP_ECHO);
+		struct fspec b = icmp("198.19.9.9", "198.18.9.9", ICMP_ECHO);
+		struct fspec c = icmp("198.18.9.9", "198.19.9.9", ICMP_ECHOREPLY);
+		struct fspec a6 = icmp("2001:db8:9::9", "2001:db8:99::9", ICMP6_ECHO_REQUEST);
+
+		bl("+198.18.9.9/32");
+		expect(&a, W_DROP(rid("198.18.9.9/32")), "last-lookup note: a blocked source drops");
+		expect(&a, W_DROP(rid("198.18.9.9/32")), "... the same frame again: drops");
+		expect(&b, W_DROP(rid("198.18.9.9/32")), "... src and dst swapped: drops (dst)");
+		expect(&c, W_DROP(rid("198.18.9.9/32")), "... an echo reply between them: drops");
+		expect(&a6, W_PASS_EV, "... an IPv6 frame in between: its own lookup, passes");
+		bl("+203.0.113.0/24");
+		expect(&a, W_DROP(rid("198.18.9.9/32")), "... after an unrelated add: still drops");
+		bl("+198.18.9.0/24 -198.18.9.9/32");
+		expect(&a, W_DROP(rid("198.18.9.0/24")), "... /32 swapped for its /24: the /24's id");
+		bl("-198.18.9.0/24");
+		expect(&a, W_PASS_EV, "... the rule deleted: the same frame passes at once");
+		bl("+2001:db8:9::/48");
+		expect(&a6, W_DROP(rid("2001:db8:9::/48")), "... an IPv6 rule added: the v6 frame drops");
+		expect(&a, W_PASS_EV, "... and the IPv4 frame still passes");
+		bl_flush();
+		expect(&a6, W_PASS_EV, "... after a flush: the v6 frame passes");
+	}
 }
 
 static void test_changes(void)
