@@ -800,8 +800,7 @@ void pw_blfile_close(struct pw_blfile_src *src)
 	memset(src, 0, sizeof(*src));
 }
 
-/* Decimal digits of @v at @o; returns the end. */
-static char *put_dec(char *o, unsigned long long v)
+char *pw_put_dec(char *o, unsigned long long v)
 {
 	char t[20];
 	int n = 0;
@@ -819,7 +818,7 @@ static char *put_quad(char *o, const __u8 *a)
 	for (int i = 0; i < 4; i++) {
 		if (i)
 			*o++ = '.';
-		o = put_dec(o, a[i]);
+		o = pw_put_dec(o, a[i]);
 	}
 	return o;
 }
@@ -882,7 +881,7 @@ size_t pw_prefix_fmt(const struct pw_prefix *p, char *buf)
 	}
 	o = p->family == 4 ? put_quad(o, p->addr) : put_in6(o, p->addr);
 	*o++ = '/';
-	o = put_dec(o, p->len);
+	o = pw_put_dec(o, p->len);
 	*o = '\0';
 	return o - buf;
 }

@@ -74,6 +74,10 @@ void pw_blfile_close(struct pw_blfile_src *src);
  */
 int pw_blfile_write(FILE *f, const struct pw_prefix *v, size_t n);
 
+/* The decimal digits of @v at @o, no NUL (up to 20 bytes); returns the end:
+ * the formatters' fast path, where snprintf() would dominate. */
+char *pw_put_dec(char *o, unsigned long long v);
+
 /* pw_prefix_format() into @buf (PW_PREFIX_STRLEN bytes), byte for byte, but
  * without stdio; returns the length. */
 size_t pw_prefix_fmt(const struct pw_prefix *p, char *buf);

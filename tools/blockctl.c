@@ -391,20 +391,6 @@ static int read_all(struct pw_maps *m, struct pw_entry **e, size_t *n)
 	return 0;
 }
 
-/* Decimal @v at @o; returns the end. */
-static char *put_u64(char *o, unsigned long long v)
-{
-	char t[20];
-	int n = 0;
-
-	do
-		t[n++] = '0' + v % 10;
-	while (v /= 10);
-	while (n)
-		*o++ = t[--n];
-	return o;
-}
-
 /*
  * One rule as `list` prints it, into @o (room for 160 bytes); returns the
  * end.  Text: printf("%-43s hits %llu\n"); JSON: one object.  Built by hand:
@@ -418,7 +404,7 @@ static char *list_line(char *o, const struct pw_entry *e, bool first)
 		o += pw_prefix_fmt(&e->prefix, o);
 		while (o - start < 43)
 			*o++ = ' ';
-		o = put_u64(stpcpy(o, " hits "), e->hits);
+		o = pw_put_dec(stpcpy(o, " hits "), e->hits);
 		*o++ = '\n';
 		return o;
 	}
@@ -426,9 +412,9 @@ static char *list_line(char *o, const struct pw_entry *e, bool first)
 		*o++ = ',';
 	o = stpcpy(o, "{\"prefix\":\"");
 	o += pw_prefix_fmt(&e->prefix, o);
-	o = put_u64(stpcpy(o, "\",\"family\":"), e->prefix.family);
-	o = put_u64(stpcpy(o, ",\"hits\":"), e->hits);
-	o = put_u64(stpcpy(o, ",\"id\":"), e->id);
+	o = pw_put_dec(stpcpy(o, "\",\"family\":"), e->prefix.family);
+	o = pw_put_dec(stpcpy(o, ",\"hits\":"), e->hits);
+	o = pw_put_dec(stpcpy(o, ",\"id\":"), e->id);
 	*o++ = '}';
 	return o;
 }
