@@ -404,16 +404,22 @@ static __always_inline __u64 wake_flags(struct pw_stats *st, __u64 now)
 	return 0;
 }
 
+/* Does the event policy want an event for this verdict? */
+static __always_inline int event_due(const struct pw_config *cfg, int verdict)
+{
+	return cfg->event_policy != PW_EVENTS_NONE &&
+	       (cfg->event_policy != PW_EVENTS_DROPPED || verdict == XDP_DROP);
+}
+
 static __always_inline int report(struct xdp_md *ctx, const struct pw_config *cfg,
-				  struct pw_stats *st, const struct pkt *p, int family,
+				  struct pw_stats *st, const struct pkt *p, const int family,
 				  const struct pw_icmphdr *ic, __u32 rule, int verdict)
 {
 	struct pw_event *e;
 	__u64 now;
 
 	stat_inc(st, verdict == XDP_DROP ? PW_STAT_ICMP_DROP : PW_STAT_ICMP_PASS);
-	if (cfg->event_policy == PW_EVENTS_NONE ||
-	    (cfg->event_policy == PW_EVENTS_DROPPED && verdict != XDP_DROP))
+	if (!event_due(cfg, verdict))
 		return verdict;
 	/* Under a flood nearly every packet stops at the bucket, so it runs on
 	 * the coarse clock where the kernel has it (5.11+: a few ns to read;
@@ -476,15 +482,9 @@ static __always_inline void count_hit(__u32 rule)
 		__sync_fetch_and_add(h, 1);
 }
 
-/* Rule id of the longest rule matching the source, else the destination, or
- * 0.  The answer for the last addresses seen on this CPU is kept in @st until
- * the blocklist changes (pw_config.generation, read before any table). */
-static __always_inline __u32 match(const struct pw_config *cfg, struct pw_stats *st,
-				   const struct pkt *p, const int family)
+/* The addresses of the packet as the note keeps them (IPv4: src, dst in a[0]). */
+static __always_inline void note_key(const struct pkt *p, const int family, __u64 a[4])
 {
-	__u32 gen = *(volatile __u32 *)&cfg->generation + 1, rule;
-	__u64 a[4] = { 0 };
-
 	if (family == 4) {
 		const struct iphdr *ip = p->l3;
 
@@ -494,10 +494,35 @@ static __always_inline __u32 match(const struct pw_config *cfg, struct pw_stats 
 
 		__builtin_memcpy(a, &ip6->saddr, 32);
 	}
-	if (!fc_distrust && st && st->fc_gen == gen && st->fc_family == family &&
-	    st->fc_addr[0] == a[0] &&
-	    (family == 4 || (st->fc_addr[1] == a[1] && st->fc_addr[2] == a[2] &&
-			     st->fc_addr[3] == a[3])))
+}
+
+/* Does the note of the last lookup on this CPU hold the answer for @a? */
+static __always_inline int noted(const struct pw_stats *st, __u32 gen, const int family,
+				 const __u64 a[4])
+{
+	return !fc_distrust && st->fc_gen == gen && st->fc_family == family &&
+	       st->fc_addr[0] == a[0] &&
+	       (family == 4 || (st->fc_addr[1] == a[1] && st->fc_addr[2] == a[2] &&
+				st->fc_addr[3] == a[3]));
+}
+
+/* config.generation + 1, read before any table: the note is valid for it */
+static __always_inline __u32 note_gen(const struct pw_config *cfg)
+{
+	return *(volatile __u32 *)&cfg->generation + 1;
+}
+
+/* Rule id of the longest rule matching the source, else the destination, or
+ * 0.  The answer for the last addresses seen on this CPU is kept in @st until
+ * the blocklist changes (pw_config.generation, read before any table). */
+static __always_inline __u32 match(const struct pw_config *cfg, struct pw_stats *st,
+				   const struct pkt *p, const int family)
+{
+	__u32 gen = note_gen(cfg), rule;
+	__u64 a[4] = { 0 };
+
+	note_key(p, family, a);
+	if (st && noted(st, gen, family, a))
 		return st->fc_rule;
 	if (family == 4) {
 		const struct iphdr *ip = p->l3;
@@ -526,71 +551,67 @@ static __always_inline __u32 match(const struct pw_config *cfg, struct pw_stats 
 	return rule;
 }
 
-/* Meta word passed to pw_icmp4/6(): the VLAN ids and the tag count. */
+/* Meta word passed to pw_icmp6(): the VLAN ids and the tag count. */
 #define META_VLAN0(v)	((v) & 0xfff)
 #define META_VLAN1(v)	(((v) >> 12) & 0xfff)
 #define META_NVLAN(v)	(((v) >> 24) & 3)
 
-/* Masks on the offsets judge() gets: an IP header starts at most 22 bytes
+/* Masks on the offsets pw_icmp6() gets: an IP header starts at most 22 bytes
  * in (2 tags); an XDP frame (one buffer) is at most a page, and the verifier
  * wants a variable packet offset plus the access well under 64 KiB. */
 #define MAX_L3OFF	0x1f
 #define MAX_L4OFF	0x3fff
 
+/* Judge and report an ICMP/ICMPv6 packet whose IP header (p->l3) and 8-byte
+ * ICMP header (@ic) the caller has checked are in the frame. */
+static __always_inline int judge(struct xdp_md *ctx, const struct pkt *p,
+				 const struct pw_icmphdr *ic, const int family)
+{
+	struct pw_config *cfg;
+	struct pw_stats *st;
+	__u32 zero = 0, rule = 0;
+
+	st = bpf_map_lookup_elem(&stats, &zero);
+	cfg = bpf_map_lookup_elem(&config, &zero);
+	if (!cfg)
+		return XDP_PASS;
+	if (policy_applies(cfg, family, ic->type)) {
+		rule = match(cfg, st, p, family);
+		if (rule)
+			count_hit(rule);
+	}
+	return report(ctx, cfg, st, p, family, ic, rule, rule ? XDP_DROP : XDP_PASS);
+}
+
 /*
- * Judge and report an ICMP/ICMPv6 packet whose headers the caller has
- * validated: the IP header at l3off, the 8-byte ICMP header at l4off.
- *
- * Called through pw_icmp4() and pw_icmp6(), global functions, so that the
- * verifier checks this body once per family, on its own, rather than once
- * for every path through the callers' header walks (the unrolled IPv6
- * extension-header walk times this body is too much for the 6.1 verifier).
- * They get offsets, not packet pointers, and bounds-check them again.
+ * IPv6: judge() on its own, as a global function, so that the verifier checks
+ * its body once, rather than once for every path through the unrolled
+ * extension-header walk (too much for the 6.1 verifier).  It gets offsets,
+ * not packet pointers: the IP header at l3off, the ICMPv6 header at l4off,
+ * and bounds-checks them again; meta holds the VLAN ids and the tag count.
+ * IPv4 has no such walk: handle_v4() inlines judge(), which saves the call
+ * (its prologue, epilogue and the checks again cost as much as the rest of
+ * a drop).
  */
-static __always_inline int judge(struct xdp_md *ctx, __u32 l3off, __u32 l4off, __u32 meta,
-				 const int family)
+__noinline int pw_icmp6(struct xdp_md *ctx, __u32 l3off, __u32 l4off, __u32 meta)
 {
 	struct pkt p = {
 		.data = (void *)(long)ctx->data,
 		.end = (void *)(long)ctx->data_end,
 	};
 	struct pw_icmphdr *ic;
-	struct pw_config *cfg;
-	struct pw_stats *st;
-	__u32 zero = 0, rule = 0;
 
 	/* masks, not comparisons: the verifier keeps their bounds on every
 	 * kernel, whatever register the compiler puts the value in */
 	p.l3 = p.data + (l3off & MAX_L3OFF);
 	ic = p.data + (l4off & MAX_L4OFF);
 	barrier_var(ic);	/* check the pointer we use, not a re-derived one */
-	if ((void *)(ic + 1) > p.end)
-		return XDP_PASS;
-	if (p.l3 + (family == 6 ? sizeof(struct ipv6hdr) : sizeof(struct iphdr)) > p.end)
+	if ((void *)(ic + 1) > p.end || p.l3 + sizeof(struct ipv6hdr) > p.end)
 		return XDP_PASS;
 	p.nvlan = META_NVLAN(meta);
 	p.vlan[0] = META_VLAN0(meta);
 	p.vlan[1] = META_VLAN1(meta);
-	st = bpf_map_lookup_elem(&stats, &zero);
-	cfg = bpf_map_lookup_elem(&config, &zero);
-	if (!cfg)
-		return XDP_PASS;
-	if (policy_applies(cfg, family, ic->type)) {
-		rule = match(cfg, st, &p, family);
-		if (rule)
-			count_hit(rule);
-	}
-	return report(ctx, cfg, st, &p, family, ic, rule, rule ? XDP_DROP : XDP_PASS);
-}
-
-__noinline int pw_icmp4(struct xdp_md *ctx, __u32 l3off, __u32 l4off, __u32 meta)
-{
-	return judge(ctx, l3off, l4off, meta, 4);
-}
-
-__noinline int pw_icmp6(struct xdp_md *ctx, __u32 l3off, __u32 l4off, __u32 meta)
-{
-	return judge(ctx, l3off, l4off, meta, 6);
+	return judge(ctx, &p, ic, 6);
 }
 
 static __always_inline __u32 meta_of(const struct pkt *p)
@@ -632,7 +653,7 @@ static __always_inline int handle_v4(struct xdp_md *ctx, struct pkt *p)
 	ic = (void *)ip + hl;
 	if ((void *)(ic + 1) > p->end)
 		return count(PW_STAT_MALFORMED);
-	return pw_icmp4(ctx, p->l3 - p->data, (void *)ic - p->data, meta_of(p));
+	return judge(ctx, p, ic, 4);
 }
 
 struct pw_ipv6_ext {
@@ -653,6 +674,38 @@ static __always_inline int is_v6_ext(__u8 nh)
 }
 
 /*
+ * IPv6 between the addresses of the last packet judged on this CPU (a flood):
+ * the verdict when the note of that lookup holds it and no event is due, else
+ * -1, and pw_icmp6() does the whole work.  This saves the call, which costs as much
+ * as the rest of the path (its prologue and epilogue, the packet bounds
+ * checked again); IPv4 has no call to save: its judge() is inlined.
+ */
+static __always_inline int v6_noted(const struct pkt *p, const struct pw_icmphdr *ic)
+{
+	struct pw_config *cfg;
+	struct pw_stats *st;
+	__u32 zero = 0, rule;
+	__u64 a[4];
+	int verdict;
+
+	st = bpf_map_lookup_elem(&stats, &zero);
+	cfg = bpf_map_lookup_elem(&config, &zero);
+	if (!st || !cfg || !policy_applies(cfg, 6, ic->type))
+		return -1;
+	note_key(p, 6, a);
+	if (!noted(st, note_gen(cfg), 6, a))
+		return -1;
+	rule = st->fc_rule;
+	verdict = rule ? XDP_DROP : XDP_PASS;
+	if (event_due(cfg, verdict))
+		return -1;
+	if (rule)
+		count_hit(rule);
+	stat_inc(st, rule ? PW_STAT_ICMP_DROP : PW_STAT_ICMP_PASS);
+	return verdict;
+}
+
+/*
  * IPv6.  Hop-by-hop, routing, fragment and destination-options headers are
  * walked, up to PW_V6_MAX_EXT of them; a longer chain passes (counted).  Any
  * other next header ends the walk: only ICMPv6 is looked at.  A payload
@@ -668,7 +721,7 @@ static __always_inline int handle_v6(struct xdp_md *ctx, struct pkt *p)
 	__u32 plen;
 	void *l4, *pend;
 	__u8 nh;
-	int i;
+	int i, ret;
 
 	if ((void *)(ip6 + 1) > p->end)
 		return XDP_PASS;
@@ -715,6 +768,9 @@ static __always_inline int handle_v6(struct xdp_md *ctx, struct pkt *p)
 	ic = l4;
 	if ((void *)(ic + 1) > p->end || (void *)(ic + 1) > pend)
 		return count(PW_STAT_MALFORMED);
+	ret = v6_noted(p, ic);
+	if (ret >= 0)
+		return ret;
 	return pw_icmp6(ctx, p->l3 - p->data, (void *)ic - p->data, meta_of(p));
 }
 

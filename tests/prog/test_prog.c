@@ -1456,41 +1456,68 @@ static void test_changes(void)
 	expect(&s, W_PASS_EV, "changes: ... and pass after the last delete");
 }
 
+/* Each policy twice over: the second time the same frame is answered by the
+ * note of the last lookup (IPv6: before pw_icmp6() is called), which must
+ * count and report it the same way. */
 static void test_event_policy(void)
 {
-	struct fspec blocked, open, nd, tcp;
+	struct fspec blocked, open, blocked6, open6, nd, tcp;
 	struct want w;
-	__u32 id;
+	__u32 id, id6;
 
 	bl_flush();
 	bl("+198.18.1.1 +2001:db8:1::1");
 	id = rid("198.18.1.1/32");
+	id6 = rid("2001:db8:1::1/128");
 	blocked = icmp("198.18.1.1", "198.18.0.9", ICMP_ECHO);
 	open = icmp("198.18.0.2", "198.18.0.9", ICMP_ECHO);
+	blocked6 = icmp("2001:db8::9", "2001:db8:1::1", ICMP6_ECHO_REQUEST);
+	open6 = icmp("2001:db8::2", "2001:db8::9", ICMP6_ECHO_REQUEST);
 	nd = icmp("2001:db8:1::1", "2001:db8::9", ICMP6_ND_NS);
 	tcp = icmp("198.18.1.1", "198.18.0.9", 0);
 	tcp.l4 = IPPROTO_TCP;
 
-	m.cfg->event_policy = PW_EVENTS_DROPPED;
-	expect(&blocked, W_DROP(id), "events=dropped: dropped echo has an event");
-	w = W_PASS_EV;
-	w.event = false;
-	expect(&open, w, "events=dropped: passed echo counted, no event");
-	expect(&nd, w, "events=dropped: passed v6 NS counted, no event");
-	expect(&tcp, W_PASS, "events=dropped: TCP, no event");
+	for (int again = 0; again < 2; again++) {
+		const char *t = again ? ", again" : "";
 
-	m.cfg->event_policy = PW_EVENTS_NONE;
-	w = W_DROP(id);
-	w.event = false;
-	expect(&blocked, w, "events=none: echo dropped and counted, hits +1, no event");
-	w = W_PASS_EV;
-	w.event = false;
-	expect(&open, w, "events=none: passed echo counted, no event");
-	expect(&nd, w, "events=none: passed v6 NS counted, no event");
+		m.cfg->event_policy = PW_EVENTS_DROPPED;
+		expect(&blocked, W_DROP(id), "events=dropped: dropped echo has an event%s", t);
+		expect(&blocked, W_DROP(id), "events=dropped: the same echo again: an event");
+		expect(&blocked6, W_DROP(id6), "events=dropped: dropped v6 echo has an event%s", t);
+		expect(&blocked6, W_DROP(id6), "events=dropped: the same v6 echo again: an event");
+		w = W_PASS_EV;
+		w.event = false;
+		expect(&open, w, "events=dropped: passed echo counted, no event%s", t);
+		expect(&open6, w, "events=dropped: passed v6 echo counted, no event%s", t);
+		expect(&open6, w, "events=dropped: the same v6 echo again: counted, no event");
+		expect(&nd, w, "events=dropped: passed v6 NS counted, no event%s", t);
+		expect(&tcp, W_PASS, "events=dropped: TCP, no event%s", t);
 
-	m.cfg->event_policy = PW_EVENTS_ALL;
-	expect(&blocked, W_DROP(id), "events=all again: dropped echo has an event");
-	expect(&open, W_PASS_EV, "events=all again: passed echo has an event");
+		m.cfg->event_policy = PW_EVENTS_NONE;
+		w = W_DROP(id);
+		w.event = false;
+		expect(&blocked, w, "events=none: echo dropped and counted, hits +1, no event%s", t);
+		expect(&blocked, w, "events=none: the same echo again: hits +1, no event");
+		w = W_DROP(id6);
+		w.event = false;
+		expect(&blocked6, w, "events=none: v6 echo dropped, hits +1, no event%s", t);
+		expect(&blocked6, w, "events=none: the same v6 echo again: hits +1, no event");
+		w = W_PASS_EV;
+		w.event = false;
+		expect(&open, w, "events=none: passed echo counted, no event%s", t);
+		expect(&open6, w, "events=none: passed v6 echo counted, no event%s", t);
+		expect(&open6, w, "events=none: the same v6 echo again: counted, no event");
+		expect(&nd, w, "events=none: passed v6 NS counted, no event%s", t);
+
+		m.cfg->event_policy = PW_EVENTS_ALL;
+		expect(&blocked, W_DROP(id), "events=all: dropped echo has an event%s", t);
+		expect(&blocked, W_DROP(id), "events=all: the same echo again: an event");
+		expect(&blocked6, W_DROP(id6), "events=all: dropped v6 echo has an event%s", t);
+		expect(&blocked6, W_DROP(id6), "events=all: the same v6 echo again: an event");
+		expect(&open, W_PASS_EV, "events=all: passed echo has an event%s", t);
+		expect(&open6, W_PASS_EV, "events=all: passed v6 echo has an event%s", t);
+		expect(&open6, W_PASS_EV, "events=all: the same v6 echo again: an event");
+	}
 }
 
 static void test_icmp_policy(void)
