@@ -13,7 +13,7 @@
  * Blocklist data path (see README "Design"):
  *   blocklist  HASH  pw_key -> pw_rule       the canonical rule set (what
  *                                             `blockctl list` and bpftool show)
- *   hits       ARRAY rule id -> __u64         packets dropped per rule
+ *   hits       PERCPU_ARRAY rule id -> __u64  packets dropped per rule, per CPU
  *   IPv4:      a 16-8-8 multibit trie built in user space from the rule set,
  *              made only of ARRAY maps, so the verifier inlines every load and
  *              a lookup costs no helper call.  Double-buffered: user space
@@ -29,7 +29,7 @@
 
 #include <linux/types.h>
 
-#define PW_ABI_VERSION		3
+#define PW_ABI_VERSION		4
 
 /* Map names; each map is pinned as <pin-dir>/<name>. */
 #define PW_MAP_BLOCKLIST	"blocklist"

@@ -37,6 +37,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
+#include <bpf/libbpf.h>
 
 #include "blfile.h"
 #include "blocklist.h"
@@ -262,15 +263,19 @@ int pw_bl_snapshot(const struct pw_maps *m, struct pw_entry **out, size_t *n)
 	return 0;
 }
 
-/* Fill in the hit counts of @e: hits is an ARRAY indexed by rule id, read whole. */
+/* Fill in the hit counts of @e: hits is a PERCPU_ARRAY indexed by rule id,
+ * read whole, each id's count summed over the CPUs. */
 static int read_hits(const struct pw_maps *m, struct pw_entry *e, size_t n)
 {
 	__u32 cap = m->capacity + 1, got = 0, cnt, batch = 0;
+	int ncpu = libbpf_num_possible_cpus();
 	__u32 *ids = calloc(READ_BATCH, sizeof(*ids));
-	__u64 *tmp = calloc(READ_BATCH, sizeof(*tmp)), *hits = calloc(cap, sizeof(*hits));
+	__u64 *tmp = NULL, *hits = calloc(cap, sizeof(*hits));
 	bool first = true;
 	int err = 0;
 
+	if (ncpu > 0)
+		tmp = calloc((size_t)READ_BATCH * ncpu, sizeof(*tmp));
 	if (!ids || !tmp || !hits) {
 		pw_err("out of memory");
 		free(ids);
@@ -284,15 +289,15 @@ static int read_hits(const struct pw_maps *m, struct pw_entry *e, size_t n)
 					   tmp, &cnt, NULL);
 		first = false;
 		for (__u32 i = 0; i < cnt; i++)
-			if (ids[i] < cap)
-				hits[ids[i]] = tmp[i];
+			for (int c = 0; c < ncpu && ids[i] < cap; c++)
+				hits[ids[i]] += tmp[(size_t)i * ncpu + c];
 		got += cnt;
 		if (err)
 			break;
 	}
 	if (err && errno != ENOENT) {
 		for (__u32 id = 0; id < cap; id++)
-			if (bpf_map_lookup_elem(m->fd[PW_M_HITS], &id, &hits[id]))
+			if (pw_hits_read(m, id, &hits[id]))
 				hits[id] = 0;
 	}
 	for (size_t i = 0; i < n; i++)
@@ -765,18 +770,35 @@ static void raise_hwm(struct txn *x, __u32 hwm)
 		__atomic_store_n(&x->m->cfg->id_hwm, hwm, __ATOMIC_RELEASE);
 }
 
-/* Hit counters of the new ids below @hwm to 0: the others are still 0. */
+/* Hit counters of the new ids below @hwm to 0 (on every CPU: hits is per-CPU),
+ * ZERO_BATCH ids a write; the others are still 0.  @mem has room for the ids. */
+#define ZERO_BATCH	1024U
+
 static int zero_hits(struct txn *x, char *mem, __u32 hwm)
 {
-	struct wbuf w;
-	__u64 zero = 0;
+	int ncpu = libbpf_num_possible_cpus();
+	__u32 *ids = (__u32 *)mem, n = 0;
+	__u64 *zeros;
 	int err = 0;
 
-	wbuf_init(&w, mem, x->m->fd[PW_M_HITS], sizeof(*x->ids), sizeof(zero), false);
-	for (size_t i = 0; i < x->nadd && !err; i++)
-		if (x->ids[i] < hwm)
-			err = wbuf_put(&w, &x->ids[i], &zero);
-	return err || wbuf_flush(&w) ? -1 : 0;
+	if (ncpu <= 0)
+		return -1;
+	zeros = calloc((size_t)ZERO_BATCH * ncpu, sizeof(*zeros));
+	if (!zeros) {
+		pw_err("out of memory");
+		return -1;
+	}
+	for (size_t i = 0; i <= x->nadd && !err; i++) {
+		if (i < x->nadd && x->ids[i] < hwm)
+			ids[n++] = x->ids[i];
+		if (n && (n == ZERO_BATCH || i == x->nadd)) {
+			err = update_many(x->m->fd[PW_M_HITS], ids, zeros, n, sizeof(*ids),
+					  ncpu * sizeof(*zeros));
+			n = 0;
+		}
+	}
+	free(zeros);
+	return err;
 }
 
 /* The IPv6 ones of prefixes @p into v6_hosts and v6_prefixes with @ids, or

@@ -19,7 +19,8 @@
 const struct pw_map_desc pw_map_descs[PW_M_COUNT] = {
 	[PW_M_BLOCKLIST] = { PW_MAP_BLOCKLIST, BPF_MAP_TYPE_HASH, sizeof(struct pw_key),
 			     sizeof(struct pw_rule), 0, "pw_key", "pw_rule" },
-	[PW_M_HITS] = { PW_MAP_HITS, BPF_MAP_TYPE_ARRAY, 4, sizeof(__u64), 0, "__u32", "__u64" },
+	[PW_M_HITS] = { PW_MAP_HITS, BPF_MAP_TYPE_PERCPU_ARRAY, 4, sizeof(__u64), 0, "__u32",
+			"__u64" },
 	[PW_M_CONFIG] = { PW_MAP_CONFIG, BPF_MAP_TYPE_ARRAY, 4, sizeof(struct pw_config),
 			  BPF_F_MMAPABLE, "__u32", "pw_config" },
 	[PW_M_STATS] = { PW_MAP_STATS, BPF_MAP_TYPE_PERCPU_ARRAY, 4, sizeof(struct pw_stats), 0,
@@ -330,6 +331,25 @@ void pw_maps_close(struct pw_maps *m)
 			close(m->fd[i]);
 	btf__free(m->btf);
 	pw_maps_init(m);
+}
+
+int pw_hits_read(const struct pw_maps *m, __u32 id, __u64 *sum)
+{
+	int ncpu = libbpf_num_possible_cpus();
+	__u64 *per;
+	int err;
+
+	*sum = 0;
+	if (ncpu <= 0)
+		return -1;
+	per = calloc(ncpu, sizeof(*per));
+	if (!per)
+		return -1;
+	err = bpf_map_lookup_elem(m->fd[PW_M_HITS], &id, per);
+	for (int c = 0; !err && c < ncpu; c++)
+		*sum += per[c];
+	free(per);
+	return err ? -1 : 0;
 }
 
 int pw_stats_read(const struct pw_maps *m, struct pw_stats *out)

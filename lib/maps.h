@@ -95,4 +95,7 @@ void pw_maps_close(struct pw_maps *m);
 /* Sum of a per-CPU stats counter set; returns 0 and fills @out, or -1. */
 int pw_stats_read(const struct pw_maps *m, struct pw_stats *out);
 
+/* The hit count of rule @id, summed over the CPUs (hits is per-CPU). */
+int pw_hits_read(const struct pw_maps *m, __u32 id, __u64 *sum);
+
 #endif

@@ -481,7 +481,7 @@ static int do_check(int argc, char **argv)
 		__u64 hits = 0;
 
 		pw_prefix_format(&hit->prefix, buf, sizeof(buf));
-		if (!bpf_map_lookup_elem(m.fd[PW_M_HITS], &hit->id, &hits))
+		if (!pw_hits_read(&m, hit->id, &hits))
 			e[hit - e].hits = hits;
 	}
 	if (opt.json) {

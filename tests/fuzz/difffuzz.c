@@ -594,10 +594,9 @@ static int stats_get(struct pw_stats *s)
 
 static __u64 hits_get(__u32 id)
 {
-	__u64 v = ~0ULL;
+	__u64 v;
 
-	bpf_map_lookup_elem(m.fd[PW_M_HITS], &id, &v);
-	return v;
+	return pw_hits_read(&m, id, &v) ? ~0ULL : v;
 }
 
 /* ---- comparing ------------------------------------------------------------ */

@@ -24,6 +24,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <net/if.h>
+#include <sched.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -466,10 +467,24 @@ static void stats_get(struct pw_stats *s)
 
 static __u64 hits_get(__u32 id)
 {
-	__u64 v = ~0ULL;
+	__u64 v;
 
-	bpf_map_lookup_elem(m.fd[PW_M_HITS], &id, &v);
-	return v;
+	return pw_hits_read(&m, id, &v) ? ~0ULL : v;
+}
+
+/* Rule @id's counter to @v on every CPU (hits is per-CPU). */
+static int hits_set(__u32 id, __u64 v)
+{
+	int ncpu = libbpf_num_possible_cpus(), err;
+	__u64 *per = ncpu > 0 ? calloc(ncpu, sizeof(*per)) : NULL;
+
+	if (!per)
+		return -1;
+	for (int c = 0; c < ncpu; c++)
+		per[c] = v;
+	err = bpf_map_update_elem(m.fd[PW_M_HITS], &id, per, BPF_ANY);
+	free(per);
+	return err;
 }
 
 static void run(const __u8 *data, __u32 len, struct result *r)
@@ -1459,6 +1474,45 @@ static void test_changes(void)
 /* Each policy twice over: the second time the same frame is answered by the
  * note of the last lookup (IPv6: before pw_icmp6() is called), which must
  * count and report it the same way. */
+/* hits is per-CPU: a drop on each CPU counts on that CPU only, and the sum
+ * is what blockctl shows. */
+static void test_hits_per_cpu(void)
+{
+	struct fspec s = icmp("198.18.6.6", "198.18.0.9", ICMP_ECHO);
+	int ncpu = libbpf_num_possible_cpus(), ran = 0, bad = 0;
+	__u64 *per = ncpu > 0 ? calloc(ncpu, sizeof(*per)) : NULL;
+	cpu_set_t old, one;
+	__u32 id;
+
+	bl_flush();
+	bl("+198.18.6.6");
+	id = rid("198.18.6.6/32");
+	if (!per || sched_getaffinity(0, sizeof(old), &old)) {
+		tap_ok(false, "hits per CPU: no memory or no affinity");
+		free(per);
+		return;
+	}
+	for (int c = 0; c < ncpu && c < CPU_SETSIZE; c++) {
+		if (!CPU_ISSET(c, &old))
+			continue;
+		CPU_ZERO(&one);
+		CPU_SET(c, &one);
+		if (sched_setaffinity(0, sizeof(one), &one))
+			continue;
+		bad += !expect(&s, W_DROP(id), "hits per CPU: a drop on CPU %d", c);
+		ran++;
+	}
+	sched_setaffinity(0, sizeof(old), &old);
+	if (bpf_map_lookup_elem(m.fd[PW_M_HITS], &id, per))
+		bad++;
+	for (int c = 0; c < ncpu && c < CPU_SETSIZE; c++)
+		bad += per[c] != (CPU_ISSET(c, &old) ? 1U : 0U);
+	tap_ok(ran >= 1 && !bad && hits_get(id) == (__u64)ran,
+	       "hits per CPU: 1 on each of the %d CPUs run on, sum %llu", ran,
+	       (unsigned long long)hits_get(id));
+	free(per);
+}
+
 static void test_event_policy(void)
 {
 	struct fspec blocked, open, blocked6, open6, nd, tcp;
@@ -2272,7 +2326,7 @@ static void test_id_hwm(void)
 	 * rule left to tell), so any id may have counted */
 	bl_flush();
 	for (id = 1; id <= N_RULES; id++)
-		bpf_map_update_elem(m.fd[PW_M_HITS], &id, &stale, BPF_ANY);
+		hits_set(id, stale);
 	__atomic_store_n(&m.cfg->id_hwm, 0, __ATOMIC_RELEASE);
 	bl("+198.18.7.9");
 	id = rid("198.18.7.9/32");
@@ -2283,7 +2337,7 @@ static void test_id_hwm(void)
 	/* a full load over ids that all counted before leaves every hit at 0 */
 	bl_flush();
 	for (id = 1; id <= N_RULES; id++)
-		bpf_map_update_elem(m.fd[PW_M_HITS], &id, &stale, BPF_ANY);
+		hits_set(id, stale);
 	for (__u32 i = 0; i < N_RULES; i++) {
 		all[i] = (struct pw_prefix){ .family = 4, .len = 32 };
 		all[i].addr[0] = 198;
@@ -2330,6 +2384,7 @@ int main(void)
 		test_edges();
 		test_overlap();
 		test_changes();
+		test_hits_per_cpu();
 		test_event_policy();
 		test_icmp_policy();
 		test_ext_headers();
