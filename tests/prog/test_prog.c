@@ -1471,9 +1471,6 @@ static void test_changes(void)
 	expect(&s, W_PASS_EV, "changes: ... and pass after the last delete");
 }
 
-/* Each policy twice over: the second time the same frame is answered by the
- * note of the last lookup (IPv6: before pw_icmp6() is called), which must
- * count and report it the same way. */
 /* hits is per-CPU: a drop on each CPU counts on that CPU only, and the sum
  * is what blockctl shows. */
 static void test_hits_per_cpu(void)
@@ -1513,16 +1510,26 @@ static void test_hits_per_cpu(void)
 	free(per);
 }
 
+/* Each policy on each frame twice in a row: the second time the note of the
+ * last lookup answers it (IPv6: before pw_icmp6() is called), which must
+ * count and report it the same way.  Then all of it once more, the policies
+ * changed under the notes. */
 static void test_event_policy(void)
 {
+	static const enum pw_event_policy pol[] = { PW_EVENTS_DROPPED, PW_EVENTS_NONE,
+						    PW_EVENTS_ALL };
+	static const char *const pname[] = { [PW_EVENTS_ALL] = "all",
+					     [PW_EVENTS_DROPPED] = "dropped",
+					     [PW_EVENTS_NONE] = "none" };
 	struct fspec blocked, open, blocked6, open6, nd, tcp;
-	struct want w;
-	__u32 id, id6;
+	struct {
+		const struct fspec *s;
+		__u32 rule;	/* 0: passes */
+		const char *what;
+	} fr[6];
 
 	bl_flush();
 	bl("+198.18.1.1 +2001:db8:1::1");
-	id = rid("198.18.1.1/32");
-	id6 = rid("2001:db8:1::1/128");
 	blocked = icmp("198.18.1.1", "198.18.0.9", ICMP_ECHO);
 	open = icmp("198.18.0.2", "198.18.0.9", ICMP_ECHO);
 	blocked6 = icmp("2001:db8::9", "2001:db8:1::1", ICMP6_ECHO_REQUEST);
@@ -1530,47 +1537,30 @@ static void test_event_policy(void)
 	nd = icmp("2001:db8:1::1", "2001:db8::9", ICMP6_ND_NS);
 	tcp = icmp("198.18.1.1", "198.18.0.9", 0);
 	tcp.l4 = IPPROTO_TCP;
+	fr[0] = (typeof(fr[0])){ &blocked, rid("198.18.1.1/32"), "dropped echo" };
+	fr[1] = (typeof(fr[0])){ &blocked6, rid("2001:db8:1::1/128"), "dropped v6 echo" };
+	fr[2] = (typeof(fr[0])){ &open, 0, "passed echo" };
+	fr[3] = (typeof(fr[0])){ &open6, 0, "passed v6 echo" };
+	fr[4] = (typeof(fr[0])){ &nd, 0, "passed v6 NS" };
+	fr[5] = (typeof(fr[0])){ &tcp, 0, "TCP" };
 
-	for (int again = 0; again < 2; again++) {
-		const char *t = again ? ", again" : "";
+	for (int round = 0; round < 2; round++) {
+		for (size_t i = 0; i < ARRAY_SIZE(pol); i++) {
+			m.cfg->event_policy = pol[i];
+			for (size_t f = 0; f < ARRAY_SIZE(fr); f++) {
+				struct want w = fr[f].rule ? W_DROP(fr[f].rule) :
+					      fr[f].s == &tcp ? W_PASS : W_PASS_EV;
 
-		m.cfg->event_policy = PW_EVENTS_DROPPED;
-		expect(&blocked, W_DROP(id), "events=dropped: dropped echo has an event%s", t);
-		expect(&blocked, W_DROP(id), "events=dropped: the same echo again: an event");
-		expect(&blocked6, W_DROP(id6), "events=dropped: dropped v6 echo has an event%s", t);
-		expect(&blocked6, W_DROP(id6), "events=dropped: the same v6 echo again: an event");
-		w = W_PASS_EV;
-		w.event = false;
-		expect(&open, w, "events=dropped: passed echo counted, no event%s", t);
-		expect(&open6, w, "events=dropped: passed v6 echo counted, no event%s", t);
-		expect(&open6, w, "events=dropped: the same v6 echo again: counted, no event");
-		expect(&nd, w, "events=dropped: passed v6 NS counted, no event%s", t);
-		expect(&tcp, W_PASS, "events=dropped: TCP, no event%s", t);
-
-		m.cfg->event_policy = PW_EVENTS_NONE;
-		w = W_DROP(id);
-		w.event = false;
-		expect(&blocked, w, "events=none: echo dropped and counted, hits +1, no event%s", t);
-		expect(&blocked, w, "events=none: the same echo again: hits +1, no event");
-		w = W_DROP(id6);
-		w.event = false;
-		expect(&blocked6, w, "events=none: v6 echo dropped, hits +1, no event%s", t);
-		expect(&blocked6, w, "events=none: the same v6 echo again: hits +1, no event");
-		w = W_PASS_EV;
-		w.event = false;
-		expect(&open, w, "events=none: passed echo counted, no event%s", t);
-		expect(&open6, w, "events=none: passed v6 echo counted, no event%s", t);
-		expect(&open6, w, "events=none: the same v6 echo again: counted, no event");
-		expect(&nd, w, "events=none: passed v6 NS counted, no event%s", t);
-
-		m.cfg->event_policy = PW_EVENTS_ALL;
-		expect(&blocked, W_DROP(id), "events=all: dropped echo has an event%s", t);
-		expect(&blocked, W_DROP(id), "events=all: the same echo again: an event");
-		expect(&blocked6, W_DROP(id6), "events=all: dropped v6 echo has an event%s", t);
-		expect(&blocked6, W_DROP(id6), "events=all: the same v6 echo again: an event");
-		expect(&open, W_PASS_EV, "events=all: passed echo has an event%s", t);
-		expect(&open6, W_PASS_EV, "events=all: passed v6 echo has an event%s", t);
-		expect(&open6, W_PASS_EV, "events=all: the same v6 echo again: an event");
+				if (fr[f].s != &tcp)
+					w.event = pol[i] == PW_EVENTS_ALL ||
+						  (pol[i] == PW_EVENTS_DROPPED && fr[f].rule);
+				for (int again = 0; again < 2; again++)
+					expect(fr[f].s, w, "events=%s: %s%s: %s%s", pname[pol[i]],
+					       fr[f].what, again ? " again" : "",
+					       w.event ? "an event" : "no event",
+					       round ? " (round 2)" : "");
+			}
+		}
 	}
 }
 
