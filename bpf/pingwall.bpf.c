@@ -130,6 +130,15 @@ struct {
 } v4_runs SEC(".maps");
 
 struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__uint(max_entries, 2 * PW_V4_NZ24_WORDS);	/* 2 halves */
+	__type(key, __u32);
+	__type(value, __u64);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} v4_nz24 SEC(".maps");
+
+struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__uint(max_entries, PW_DEFAULT_MAX_ENTRIES);
@@ -192,8 +201,8 @@ static __always_inline __u32 v4_chunk_get(__u32 idx, __u32 slot)
 /* Rule id of the longest IPv4 rule matching @addr (network order), or 0. */
 static __always_inline __u32 v4_match(const struct pw_config *cfg, __be32 addr)
 {
-	__u32 a = bpf_ntohl(addr);
-	__u32 slot = (cfg->v4_active & 1) * PW_V4_L1_SLOTS + (a >> 16), el = slot >> 1;
+	__u32 a = bpf_ntohl(addr), half = cfg->v4_active & 1;
+	__u32 slot = half * PW_V4_L1_SLOTS + (a >> 16), el = slot >> 1;
 	struct pw_u32x2 *l1 = bpf_map_lookup_elem(&v4_l1, &el);
 	__u32 v;
 
@@ -201,6 +210,14 @@ static __always_inline __u32 v4_match(const struct pw_config *cfg, __be32 addr)
 		return 0;
 	v = l1->v[slot & 1];
 	if (v & PW_V4_CHUNK) {
+		/* most addresses of a /16 with longer rules are in a /24 with
+		 * none: one bit says so, where the chunk walk takes two
+		 * dependent loads and a popcount */
+		__u32 word = half * PW_V4_NZ24_WORDS + (a >> 14);
+		__u64 *nz = bpf_map_lookup_elem(&v4_nz24, &word);
+
+		if (nz && !((*nz >> ((a >> 8) & 63)) & 1))
+			return 0;
 		v = v4_chunk_get(v & ~PW_V4_CHUNK, (a >> 8) & 0xff);
 		if (v & PW_V4_CHUNK)
 			v = v4_chunk_get(v & ~PW_V4_CHUNK, a & 0xff);

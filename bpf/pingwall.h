@@ -18,6 +18,8 @@
  *              made only of ARRAY maps, so the verifier inlines every load and
  *              a lookup costs no helper call.  Double-buffered: user space
  *              builds the inactive half, then flips pw_config.v4_active.
+ *              v4_nz24, a bitmap of the /24s whose slot is not 0, lets an
+ *              address in a /16 with longer rules miss without the chunk walk.
  *   IPv6:      v6_filter (ARRAY bitmap keyed by a hash of the /48) in front of
  *              v6_hosts (HASH of /128 rules) and v6_prefixes (HASH of shorter
  *              rules, one exact lookup per prefix length a rule may have for
@@ -40,6 +42,7 @@
 #define PW_MAP_V4_L1		"v4_l1"
 #define PW_MAP_V4_CHUNKS	"v4_chunks"
 #define PW_MAP_V4_RUNS		"v4_runs"
+#define PW_MAP_V4_NZ24		"v4_nz24"
 #define PW_MAP_V6_HOSTS		"v6_hosts"
 #define PW_MAP_V6_PREFIXES	"v6_prefixes"
 #define PW_MAP_V6_FILTER	"v6_filter"
@@ -97,6 +100,13 @@ struct pw_v4_chunk {
 	__u32 base;		/* first run of this chunk in v4_runs */
 	__u8 cum[4];		/* bits set in the words before */
 };
+
+/* v4_nz24: a bit per /24 and half, set where the /24's value in the table (the
+ * /16's slot, or its chunk's sub-slot) is not 0; word half * PW_V4_NZ24_WORDS
+ * + (addr >> 14), bit (addr >> 8) & 63 (addr in host order).  Written with
+ * the half, before the flip that publishes it.  The program reads it only
+ * where the /16's slot is a chunk: a clear bit means no rule there. */
+#define PW_V4_NZ24_WORDS	(1U << 18)
 
 /* Capacity of v4_chunks and v4_runs per half, for a blocklist of n rules.
  * Chunks: one per /16 holding a rule longer than /16 (at most min(n, 65536)),

@@ -653,6 +653,9 @@ static int build_v4(struct txn *x)
 		err = -1;
 		goto out;
 	}
+	/* the half's /24 bitmap, from the table as built: nothing reads this
+	 * half until the flip */
+	pw_v4_nz24(&x->t, m->v4_nz24 + (size_t)x->half * PW_V4_NZ24_WORDS);
 	pw_dbg(2, "IPv4 table: %zu rules built, %u chunks, %u runs in half %u", d->nr,
 	       x->t.nchunks, x->t.nruns, x->half);
 	err = 0;

@@ -32,6 +32,8 @@ const struct pw_map_desc pw_map_descs[PW_M_COUNT] = {
 			     BPF_F_MMAPABLE, "__u32", "pw_v4_chunk" },
 	[PW_M_V4_RUNS] = { PW_MAP_V4_RUNS, BPF_MAP_TYPE_ARRAY, 4, sizeof(struct pw_u32x2),
 			   BPF_F_MMAPABLE, "__u32", "pw_u32x2" },
+	[PW_M_V4_NZ24] = { PW_MAP_V4_NZ24, BPF_MAP_TYPE_ARRAY, 4, sizeof(__u64), BPF_F_MMAPABLE,
+			   "__u32", "__u64" },
 	[PW_M_V6_HOSTS] = { PW_MAP_V6_HOSTS, BPF_MAP_TYPE_HASH, sizeof(struct pw_in6),
 			    sizeof(__u32), BPF_F_NO_PREALLOC, "pw_in6", "__u32" },
 	[PW_M_V6_PREFIXES] = { PW_MAP_V6_PREFIXES, BPF_MAP_TYPE_HASH,
@@ -165,6 +167,7 @@ static int check_sizes(struct pw_maps *m)
 		{ PW_M_V4_L1, PW_V4_L1_SLOTS },
 		{ PW_M_V4_CHUNKS, 2 * PW_V4_CHUNK_CAP(n) },
 		{ PW_M_V4_RUNS, PW_V4_RUN_CAP(n) },
+		{ PW_M_V4_NZ24, 2 * PW_V4_NZ24_WORDS },
 		{ PW_M_V6_HOSTS, n },
 		{ PW_M_V6_PREFIXES, n },
 		{ PW_M_V6_FILTER, PW_V6_FILTER_WORDS },
@@ -241,6 +244,7 @@ static int finish(struct pw_maps *m)
 	MMAP(PW_M_V4_L1, v4_l1);
 	MMAP(PW_M_V4_CHUNKS, v4_chunks);
 	MMAP(PW_M_V4_RUNS, v4_runs);
+	MMAP(PW_M_V4_NZ24, v4_nz24);
 	MMAP(PW_M_V6_FILTER, v6_filter);
 	MMAP(PW_M_V6_LENS, v6_lens);
 #undef MMAP
@@ -322,6 +326,8 @@ void pw_maps_close(struct pw_maps *m)
 		munmap(m->v4_chunks, mmap_size(m, PW_M_V4_CHUNKS));
 	if (m->v4_runs)
 		munmap(m->v4_runs, mmap_size(m, PW_M_V4_RUNS));
+	if (m->v4_nz24)
+		munmap(m->v4_nz24, mmap_size(m, PW_M_V4_NZ24));
 	if (m->v6_filter)
 		munmap(m->v6_filter, mmap_size(m, PW_M_V6_FILTER));
 	if (m->v6_lens)

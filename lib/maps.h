@@ -20,6 +20,7 @@ enum pw_map_id {
 	PW_M_V4_L1,
 	PW_M_V4_CHUNKS,
 	PW_M_V4_RUNS,
+	PW_M_V4_NZ24,
 	PW_M_V6_HOSTS,
 	PW_M_V6_PREFIXES,
 	PW_M_V6_FILTER,
@@ -49,6 +50,7 @@ struct pw_maps {
 	__u32 *v4_l1;				/* mmap: 2 * PW_V4_L1_SLOTS */
 	struct pw_v4_chunk *v4_chunks;		/* mmap: 2 * chunk_cap */
 	__u32 *v4_runs;				/* mmap: 2 * run_cap */
+	__u64 *v4_nz24;				/* mmap: 2 * PW_V4_NZ24_WORDS */
 	__u64 *v6_filter;			/* mmap: PW_V6_FILTER_WORDS */
 	struct pw_v6_lens *v6_lens;		/* mmap: 1 << cfg->v6_lens_bits */
 	__u32 capacity;				/* blocklist max_entries */

@@ -83,6 +83,11 @@ int pw_v4_patch(struct pw_v4_table *t, struct pw_v4_view *here, struct pw_v4_vie
  */
 bool pw_v4_hidden(const struct pw_v4_view *o, const struct pw_v4_rule *r, const __u8 *lens);
 
+/* The v4_nz24 bitmap of the table @t (built) into @nz, PW_V4_NZ24_WORDS words:
+ * the bit of each /24 whose value (its /16's slot, or the sub-slot of the
+ * /16's chunk) is not 0. */
+void pw_v4_nz24(const struct pw_v4_table *t, __u64 *nz);
+
 /* Mark in @dirty (PW_V4_L1_SLOTS bits) the /16s a change of rule @r touches. */
 void pw_v4_dirty(__u64 *dirty, const struct pw_v4_rule *r);
 

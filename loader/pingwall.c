@@ -152,8 +152,8 @@ static const char *xdp_mode(__u32 ifindex, __u32 prog_id)
 
 static const char *const map_pins[] = {
 	PW_MAP_BLOCKLIST, PW_MAP_HITS, PW_MAP_CONFIG, PW_MAP_STATS, PW_MAP_EVENTS,
-	PW_MAP_V4_L1, PW_MAP_V4_CHUNKS, PW_MAP_V4_RUNS, PW_MAP_V6_HOSTS, PW_MAP_V6_PREFIXES,
-	PW_MAP_V6_FILTER, PW_MAP_V6_LENS,
+	PW_MAP_V4_L1, PW_MAP_V4_CHUNKS, PW_MAP_V4_RUNS, PW_MAP_V4_NZ24, PW_MAP_V6_HOSTS,
+	PW_MAP_V6_PREFIXES, PW_MAP_V6_FILTER, PW_MAP_V6_LENS,
 };
 #define N_MAP_PINS (sizeof(map_pins) / sizeof(map_pins[0]))
 
@@ -379,6 +379,7 @@ static int apply_blocklist(struct pingwall *skel, const struct pw_blfile *f)
 		[PW_M_V4_L1] = skel->maps.v4_l1,
 		[PW_M_V4_CHUNKS] = skel->maps.v4_chunks,
 		[PW_M_V4_RUNS] = skel->maps.v4_runs,
+		[PW_M_V4_NZ24] = skel->maps.v4_nz24,
 		[PW_M_V6_HOSTS] = skel->maps.v6_hosts,
 		[PW_M_V6_PREFIXES] = skel->maps.v6_prefixes,
 		[PW_M_V6_FILTER] = skel->maps.v6_filter,

@@ -133,7 +133,7 @@ timed()
 	echo "$t"
 }
 
-MAPS="blocklist hits v4_l1 v4_chunks v4_runs v6_hosts v6_prefixes v6_filter v6_lens events config stats"
+MAPS="blocklist hits v4_l1 v4_chunks v4_runs v4_nz24 v6_hosts v6_prefixes v6_filter v6_lens events config stats"
 memlock()	# PIN: "name bytes" per map, then "total bytes"
 {
 	local m b s=0

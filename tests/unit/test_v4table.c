@@ -50,6 +50,36 @@ static int build(struct tbl *b, struct pw_v4_rule *r, size_t n, __u32 chunk_base
 	return pw_v4_build(&b->t, r, n);
 }
 
+/* pw_v4_nz24() of @t against the rules it was built from: a /24's bit is set
+ * exactly where a rule covers it or lies inside it. */
+static bool nz_ok(const struct pw_v4_table *t, const struct pw_v4_rule *r, size_t n)
+{
+	__u64 *got = calloc(PW_V4_NZ24_WORDS, sizeof(*got));
+	__u64 *want = calloc(PW_V4_NZ24_WORDS, sizeof(*want));
+	bool ok;
+
+	if (!got || !want) {
+		free(got);
+		free(want);
+		return false;
+	}
+	for (size_t i = 0; i < n; i++) {
+		__u32 first = r[i].addr >> 8, cnt = r[i].len >= 24 ? 1 : 1U << (24 - r[i].len);
+
+		if (cnt >= 64)
+			memset(want + first / 64, 0xff, cnt / 64 * sizeof(*want));
+		else
+			for (__u32 s = first; s < first + cnt; s++)
+				want[s >> 6] |= 1ULL << (s & 63);
+	}
+	memset(got, 0x5a, PW_V4_NZ24_WORDS * sizeof(*got));	/* all of it written */
+	pw_v4_nz24(t, got);
+	ok = !memcmp(got, want, PW_V4_NZ24_WORDS * sizeof(*got));
+	free(got);
+	free(want);
+	return ok;
+}
+
 static void tbl_free(struct tbl *b)
 {
 	free(b->l1);
@@ -288,6 +318,7 @@ static void test_update(int rounds, const int *lens, int nlens, size_t cap, unsi
 		}
 		memcpy(tmp, cur, n * sizeof(*cur));
 		if (err || pw_v4_build(&f, tmp, n) || !same_tables(&nv, &fv) ||
+		    (round % 10 == 0 && !nz_ok(&t, cur, n)) ||
 		    (!patch && (t.nchunks != f.nchunks || t.nruns != f.nruns)) ||
 		    t.nchunks > t.chunk_cap || t.nruns > t.run_cap) {
 			tap_diag("round %d: err %d, %zu rules, chunks %u/%u runs %u/%u", round, err,
@@ -553,8 +584,9 @@ int main(void)
 	tap_ok(build(&b, r, 5, 0, 0) == 0 && look(&b, 0xc6010101) == 1 &&
 	       look(&b, 0xc6120101) == 2 && look(&b, 0xc6125a01) == 3 &&
 	       look(&b, 0xc6125a02) == 4 && look(&b, 0xc6125a81) == 5 &&
-	       look(&b, 0xc6125aff) == 5 && look(&b, 0xc6125b00) == 2 && look(&b, 0xc7000000) == 0,
-	       "nested /8 /16 /24 /25 /32: longest match at every level");
+	       look(&b, 0xc6125aff) == 5 && look(&b, 0xc6125b00) == 2 && look(&b, 0xc7000000) == 0 &&
+	       nz_ok(&b.t, copy, 5),
+	       "nested /8 /16 /24 /25 /32: longest match at every level, and in the /24 bitmap");
 	tbl_free(&b);
 
 	/* every slot of a /24 a different host: 256 runs, word boundaries exercised */
@@ -563,7 +595,7 @@ int main(void)
 	n = 256;
 	memcpy(copy, r, n * sizeof(*r));
 	tap_ok(build(&b, r, n, 0, 0) == 0 && check_many(&b, copy, n, &seed, 2000) &&
-	       look(&b, 0xc6120140) == 65 && look(&b, 0xc61201ff) == 256,
+	       look(&b, 0xc6120140) == 65 && look(&b, 0xc61201ff) == 256 && nz_ok(&b.t, copy, n),
 	       "a full /24 of hosts");
 	tbl_free(&b);
 
@@ -588,9 +620,10 @@ int main(void)
 		n = gen(r, 50 + round * 190, lens, nl, &seed);
 		memcpy(copy, r, n * sizeof(*r));
 		tap_ok(build(&b, r, n, cb, rb) == 0 && check_many(&b, copy, n, &seed, 20000) &&
-		       b.t.nchunks <= PW_V4_CHUNK_CAP(n) && b.t.nruns <= PW_V4_RUN_CAP(n),
-		       "random rules, round %d: %zu rules, %u chunks, %u runs match brute force",
-		       round, n, b.t.nchunks, b.t.nruns);
+		       b.t.nchunks <= PW_V4_CHUNK_CAP(n) && b.t.nruns <= PW_V4_RUN_CAP(n) &&
+		       nz_ok(&b.t, copy, n),
+		       "random rules, round %d: %zu rules, %u chunks, %u runs match brute force, "
+		       "and so does the /24 bitmap", round, n, b.t.nchunks, b.t.nruns);
 		tbl_free(&b);
 	}
 
