@@ -283,18 +283,29 @@ static __always_inline __u32 v6_filter_bits(__u32 slot)
 	return w ? (*w >> ((slot & 31) * 2)) & 3 : 3;
 }
 
+/* The filter's word on @a: PW_V6_FILTER_HOST if a /128 rule may match it,
+ * PW_V6_FILTER_PREFIX if a shorter one may; 0: no rule does. */
+static __always_inline __u32 v6_bits(const struct pw_config *cfg, const struct in6_addr *a)
+{
+	__u32 hi = bpf_ntohl(a->in6_u.u6_addr32[0]);
+	__u32 lo = bpf_ntohs(a->in6_u.u6_addr16[2]);
+	__u32 b32;
+
+	if (cfg->v6_wide)
+		return PW_V6_FILTER_HOST | PW_V6_FILTER_PREFIX;
+	/* the /32 first: most addresses have no rule anywhere near them */
+	b32 = v6_filter_bits(pw_v6_slot32(hi));
+	if (!(b32 & PW_V6_FILTER_HOST))
+		return b32;
+	return v6_filter_bits(pw_v6_slot48(hi, lo)) | (b32 & PW_V6_FILTER_PREFIX);
+}
+
 /* Rule id of the longest IPv6 rule matching @a, or 0. */
 static __always_inline __u32 v6_match(const struct pw_config *cfg, const struct in6_addr *a)
 {
 	__u32 hi = bpf_ntohl(a->in6_u.u6_addr32[0]);
-	__u32 bits = 3, *id;
+	__u32 bits = v6_bits(cfg, a), *id;
 
-	if (!cfg->v6_wide) {
-		__u32 lo = bpf_ntohs(a->in6_u.u6_addr16[2]);
-
-		bits = v6_filter_bits(pw_v6_slot48(hi, lo)) |
-		       (v6_filter_bits(pw_v6_slot32(hi)) & PW_V6_FILTER_PREFIX);
-	}
 	if ((bits & PW_V6_FILTER_HOST) && cfg->v6_hosts) {
 		struct pw_in6 k;
 
@@ -526,6 +537,21 @@ static __always_inline int noted(const struct pw_stats *st, __u32 gen, const int
 				st->fc_addr[3] == a[3]));
 }
 
+/* The answer @rule for @a into the note, for generation @gen. */
+static __always_inline void note_put(struct pw_stats *st, __u32 gen, const int family,
+				     const __u64 a[4], __u32 rule)
+{
+	st->fc_gen = gen;
+	st->fc_family = family;
+	st->fc_rule = rule;
+	st->fc_addr[0] = a[0];
+	if (family == 6) {
+		st->fc_addr[1] = a[1];
+		st->fc_addr[2] = a[2];
+		st->fc_addr[3] = a[3];
+	}
+}
+
 /* config.generation + 1, read before any table: the note is valid for it */
 static __always_inline __u32 note_gen(const struct pw_config *cfg)
 {
@@ -557,17 +583,8 @@ static __always_inline __u32 match(const struct pw_config *cfg, struct pw_stats 
 		if (!rule)
 			rule = v6_match(cfg, &ip6->daddr);
 	}
-	if (st) {
-		st->fc_gen = gen;
-		st->fc_family = family;
-		st->fc_rule = rule;
-		st->fc_addr[0] = a[0];
-		if (family == 6) {
-			st->fc_addr[1] = a[1];
-			st->fc_addr[2] = a[2];
-			st->fc_addr[3] = a[3];
-		}
-	}
+	if (st)
+		note_put(st, gen, family, a, rule);
 	return rule;
 }
 
@@ -694,17 +711,20 @@ static __always_inline int is_v6_ext(__u8 nh)
 }
 
 /*
- * IPv6 between the addresses of the last packet judged on this CPU (a flood):
- * the verdict when the note of that lookup holds it and no event is due, else
- * -1, and pw_icmp6() does the whole work.  This saves the call, which costs as much
- * as the rest of the path (its prologue and epilogue, the packet bounds
- * checked again); IPv4 has no call to save: its judge() is inlined.
+ * IPv6 the cheap way, without the call to pw_icmp6(), which costs as much as
+ * the rest of the path (its prologue and epilogue, the packet bounds checked
+ * again; IPv4 has no call to save: its judge() is inlined): the verdict when
+ * no event is due and either the note of the last lookup on this CPU holds
+ * these addresses (a flood from one host) or the filter says no rule can
+ * match either of them (most traffic from many hosts); else -1, and
+ * pw_icmp6() does the whole work.
  */
-static __always_inline int v6_noted(const struct pkt *p, const struct pw_icmphdr *ic)
+static __always_inline int v6_quick(const struct pkt *p, const struct pw_icmphdr *ic)
 {
+	const struct ipv6hdr *ip6 = p->l3;
 	struct pw_config *cfg;
 	struct pw_stats *st;
-	__u32 zero = 0, rule;
+	__u32 zero = 0, rule, gen;
 	__u64 a[4];
 	int verdict;
 
@@ -713,9 +733,15 @@ static __always_inline int v6_noted(const struct pkt *p, const struct pw_icmphdr
 	if (!st || !cfg || !policy_applies(cfg, 6, ic->type))
 		return -1;
 	note_key(p, 6, a);
-	if (!noted(st, note_gen(cfg), 6, a))
+	gen = note_gen(cfg);
+	if (noted(st, gen, 6, a)) {
+		rule = st->fc_rule;
+	} else if (!v6_bits(cfg, &ip6->saddr) && !v6_bits(cfg, &ip6->daddr)) {
+		rule = 0;	/* noted too, the next frame the same compares less */
+		note_put(st, gen, 6, a, rule);
+	} else {
 		return -1;
-	rule = st->fc_rule;
+	}
 	verdict = rule ? XDP_DROP : XDP_PASS;
 	if (event_due(cfg, verdict))
 		return -1;
@@ -788,7 +814,7 @@ static __always_inline int handle_v6(struct xdp_md *ctx, struct pkt *p)
 	ic = l4;
 	if ((void *)(ic + 1) > p->end || (void *)(ic + 1) > pend)
 		return count(PW_STAT_MALFORMED);
-	ret = v6_noted(p, ic);
+	ret = v6_quick(p, ic);
 	if (ret >= 0)
 		return ret;
 	return pw_icmp6(ctx, p->l3 - p->data, (void *)ic - p->data, meta_of(p));

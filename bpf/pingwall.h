@@ -179,10 +179,14 @@ static inline __u32 pw_v6_lens_slot(__u32 hi32, __u32 bits)
 	return (__u32)(((__u64)hi32 * 0x9FB21C651E98DF25ULL) >> (64 - bits));
 }
 
-/* v6_filter: 2^23 slots of 2 bits (bit 0: a /128 rule may match, bit 1: a
- * shorter rule may match), an address looks at two slots:
- *   pw_v6_slot48(its /48)  where rules of /48 or longer set their bit,
- *   pw_v6_slot32(its /32)  where rules of /32../47 set the prefix bit.
+/* v6_filter: 2^23 slots of 2 bits, host (bit 0) and prefix (bit 1).  An
+ * address looks at its /32's slot, then maybe at its /48's:
+ *   pw_v6_slot32(its /32)  rules of /32../47 set the prefix bit (such a rule
+ *                          may match), rules of /48 or longer the host bit
+ *                          (look at the /48's slot); both clear: no rule can
+ *                          match the address;
+ *   pw_v6_slot48(its /48)  rules of /48 or longer set the host bit (a /128
+ *                          rule may match) or the prefix bit (a shorter one).
  * Any rule shorter than /32 sets pw_config.v6_wide, which turns the filter
  * off.  A false positive (hash collision) only costs a map lookup. */
 #define PW_V6_FILTER_SLOT_BITS	23

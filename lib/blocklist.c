@@ -352,9 +352,11 @@ static void v6_index(__u64 *f, struct pw_v6_lens *pl, __u32 bits, __u32 *wide, _
 		*wide = 1;
 	else if (p->len < 48)
 		filter_set(f, pw_v6_slot32(hi), PW_V6_FILTER_PREFIX);
-	else
+	else {
 		filter_set(f, pw_v6_slot48(hi, lo),
 			   p->len == 128 ? PW_V6_FILTER_HOST : PW_V6_FILTER_PREFIX);
+		filter_set(f, pw_v6_slot32(hi), PW_V6_FILTER_HOST);	/* "look at /48" */
+	}
 	if (p->len < 32)
 		*short_lens |= 1U << (31 - p->len);
 	else if (p->len < 128)
