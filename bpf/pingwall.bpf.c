@@ -203,21 +203,21 @@ static __always_inline __u32 v4_match(const struct pw_config *cfg, __be32 addr)
 {
 	__u32 a = bpf_ntohl(addr), half = cfg->v4_active & 1;
 	__u32 slot = half * PW_V4_L1_SLOTS + (a >> 16), el = slot >> 1;
-	struct pw_u32x2 *l1 = bpf_map_lookup_elem(&v4_l1, &el);
+	__u32 word = half * PW_V4_NZ24_WORDS + (a >> 14);
+	__u64 *nz = bpf_map_lookup_elem(&v4_nz24, &word);
+	struct pw_u32x2 *l1;
 	__u32 v;
 
+	/* most addresses are in a /24 without a rule: one bit says so, where
+	 * the table takes a load, and in a /16 with longer rules two more
+	 * dependent loads and a popcount */
+	if (nz && !((*nz >> ((a >> 8) & 63)) & 1))
+		return 0;
+	l1 = bpf_map_lookup_elem(&v4_l1, &el);
 	if (!l1)
 		return 0;
 	v = l1->v[slot & 1];
 	if (v & PW_V4_CHUNK) {
-		/* most addresses of a /16 with longer rules are in a /24 with
-		 * none: one bit says so, where the chunk walk takes two
-		 * dependent loads and a popcount */
-		__u32 word = half * PW_V4_NZ24_WORDS + (a >> 14);
-		__u64 *nz = bpf_map_lookup_elem(&v4_nz24, &word);
-
-		if (nz && !((*nz >> ((a >> 8) & 63)) & 1))
-			return 0;
 		v = v4_chunk_get(v & ~PW_V4_CHUNK, (a >> 8) & 0xff);
 		if (v & PW_V4_CHUNK)
 			v = v4_chunk_get(v & ~PW_V4_CHUNK, a & 0xff);

@@ -18,10 +18,12 @@
  *              made only of ARRAY maps, so the verifier inlines every load and
  *              a lookup costs no helper call.  Double-buffered: user space
  *              builds the inactive half, then flips pw_config.v4_active.
- *              v4_nz24, a bitmap of the /24s whose slot is not 0, lets an
- *              address in a /16 with longer rules miss without the chunk walk.
- *   IPv6:      v6_filter (ARRAY bitmap keyed by a hash of the /48) in front of
- *              v6_hosts (HASH of /128 rules) and v6_prefixes (HASH of shorter
+ *              v4_nz24, a bitmap of the /24s whose value is not 0, read
+ *              first, lets an address in a /24 without a rule miss in one
+ *              load, without the table.
+ *   IPv6:      v6_filter (ARRAY bitmap keyed by a hash of the /32, then of
+ *              the /48) in front of v6_hosts (HASH of /128 rules) and
+ *              v6_prefixes (HASH of shorter
  *              rules, one exact lookup per prefix length a rule may have for
  *              the address: v6_lens): a packet whose filter bits are clear
  *              costs no helper call.
@@ -104,8 +106,8 @@ struct pw_v4_chunk {
 /* v4_nz24: a bit per /24 and half, set where the /24's value in the table (the
  * /16's slot, or its chunk's sub-slot) is not 0; word half * PW_V4_NZ24_WORDS
  * + (addr >> 14), bit (addr >> 8) & 63 (addr in host order).  Written with
- * the half, before the flip that publishes it.  The program reads it only
- * where the /16's slot is a chunk: a clear bit means no rule there. */
+ * the half, before the flip that publishes it.  The program reads it before
+ * the table: a clear bit means no rule for any address of the /24. */
 #define PW_V4_NZ24_WORDS	(1U << 18)
 
 /* Capacity of v4_chunks and v4_runs per half, for a blocklist of n rules.
