@@ -4,9 +4,10 @@
  *
  * The fast paths, in order of how much traffic takes them:
  *   non-IP / non-ICMP    a few header loads, XDP_PASS, no map access;
- *   ICMP, no rule        IPv4: one inlined array load per address;
- *                        IPv6: one inlined bitmap load per address;
- *   ICMP echo, blocked   IPv4: 1-5 inlined array loads, a per-CPU count.
+ *   ICMP, no rule        IPv4: one inlined bitmap load per address (v4_nz24);
+ *                        IPv6: one or two inlined bitmap loads per address;
+ *   ICMP echo, blocked   IPv4: 2-6 inlined array loads, a per-CPU count;
+ *   ICMP, same addresses as the last packet on this CPU: no table at all.
  * Only IPv6 rules whose filter bits are set cost a helper-call map lookup:
  * one for a /128, one per prefix length present for a shorter rule.
  *
