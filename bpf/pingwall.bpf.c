@@ -644,7 +644,9 @@ __noinline int pw_icmp6(struct xdp_md *ctx, __u32 l3off, __u32 l4off, __u32 meta
 	p.l3 = p.data + (l3off & MAX_L3OFF);
 	ic = p.data + (l4off & MAX_L4OFF);
 	barrier_var(ic);	/* check the pointer we use, not a re-derived one */
-	if ((void *)(ic + 1) > p.end || p.l3 + sizeof(struct ipv6hdr) > p.end)
+	if ((void *)(ic + 1) > p.end)
+		return XDP_PASS;
+	if (p.l3 + sizeof(struct ipv6hdr) > p.end)
 		return XDP_PASS;
 	p.nvlan = META_NVLAN(meta);
 	p.vlan[0] = META_VLAN0(meta);

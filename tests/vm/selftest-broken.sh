@@ -4,8 +4,9 @@
 # selftest-broken.sh - a test of the VM harness itself: a deliberately broken
 # XDP program must make the run on Debian 12's 6.1 fail.  TAP on stdout.
 #
-# The broken program is bpf/pingwall.bpf.c with the ICMP header's bounds check
-# in judge() removed (`if ((void *)(ic + 1) > p.end)` becomes `if (0)`); it is
+# The broken program is bpf/pingwall.bpf.c with the ICMPv6 header's bounds
+# check in pw_icmp6() removed (`if ((void *)(ic + 1) > p.end)` becomes
+# `if (0)`); it is
 # compiled by build-variant.sh with the clang flags of bpf/meson.build, and
 # test_prog and pingwall are built around its skeleton in a temporary
 # directory.  The check passes when run-kernel.sh exits 1, the guest did
@@ -28,8 +29,8 @@ bail()
 }
 
 [ -n "$KERNEL" ] || bail "no 6.1 kernel in '$HERE/kernels.list'"
-# exactly one line changes: the ICMP header check in judge(), the one that
-# guards the reads of the type, code, id and seq
+# exactly one line changes: the ICMPv6 header check in pw_icmp6(), the one
+# that guards its reads of the type, code, id and seq
 pat='^([[:space:]]*)if \(\(void \*\)\(ic \+ 1\) > p\.end\)$'
 [ "$(grep -cE "$pat" "$SRC/bpf/pingwall.bpf.c")" = 1 ] ||
 	bail "the ICMP bounds check is not where selftest-broken.sh expects it in bpf/pingwall.bpf.c"
