@@ -473,8 +473,8 @@ void pw_v4_nz24(const struct pw_v4_table *t, __u64 *nz)
 	for (__u32 s = 0; s < PW_V4_L1_SLOTS; s++) {
 		__u64 *w = nz + s * 4;		/* the 256 /24s of /16 s */
 		const struct pw_v4_chunk *c;
-		const __u32 *run;
-		__u32 v = t->l1[s];
+		const __u32 *runs;
+		__u32 v = t->l1[s], k = 0;
 
 		if (!(v & PW_V4_CHUNK)) {
 			memset(w, v ? 0xff : 0, 4 * sizeof(*w));
@@ -482,10 +482,11 @@ void pw_v4_nz24(const struct pw_v4_table *t, __u64 *nz)
 		}
 		memset(w, 0, 4 * sizeof(*w));
 		c = &t->chunks[(v & ~PW_V4_CHUNK) - t->chunk_base];
-		run = &t->runs[c->base - t->run_base] - 1;	/* sub-slot 0 starts run 0 */
+		runs = &t->runs[c->base - t->run_base];
 		for (__u32 i = 0; i < 256; i++) {
-			run += (c->bits[i >> 6] >> (i & 63)) & 1;
-			if (*run)
+			/* sub-slot 0 is in run 0; a set bit starts the next run */
+			k += i && ((c->bits[i >> 6] >> (i & 63)) & 1);
+			if (runs[k])
 				w[i >> 6] |= 1ULL << (i & 63);
 		}
 	}
