@@ -775,33 +775,29 @@ static void raise_hwm(struct txn *x, __u32 hwm)
 		__atomic_store_n(&x->m->cfg->id_hwm, hwm, __ATOMIC_RELEASE);
 }
 
-/* Hit counters of the new ids below @hwm to 0 (on every CPU: hits is per-CPU),
- * ZERO_BATCH ids a write; the others are still 0.  @mem has room for the ids. */
-#define ZERO_BATCH	1024U
-
-static int zero_hits(struct txn *x, char *mem, __u32 hwm)
+/* Hit counters of the new ids below @hwm to 0, on every CPU (hits is per-CPU,
+ * a value is a counter per possible CPU): the others are still 0. */
+static int zero_hits(struct txn *x, __u32 hwm)
 {
 	int ncpu = libbpf_num_possible_cpus();
-	__u32 *ids = (__u32 *)mem, n = 0;
-	__u64 *zeros;
+	size_t vsz = ncpu > 0 ? ncpu * sizeof(__u64) : 0;
+	char *mem = vsz ? malloc(WRITE_BATCH * (sizeof(__u32) + vsz)) : NULL;
+	__u64 *zeros = vsz ? calloc(ncpu, sizeof(*zeros)) : NULL;
+	struct wbuf w;
 	int err = 0;
 
-	if (ncpu <= 0)
-		return -1;
-	zeros = calloc((size_t)ZERO_BATCH * ncpu, sizeof(*zeros));
-	if (!zeros) {
+	if (!mem || !zeros) {
 		pw_err("out of memory");
-		return -1;
+		err = -1;
+		goto out;
 	}
-	for (size_t i = 0; i <= x->nadd && !err; i++) {
-		if (i < x->nadd && x->ids[i] < hwm)
-			ids[n++] = x->ids[i];
-		if (n && (n == ZERO_BATCH || i == x->nadd)) {
-			err = update_many(x->m->fd[PW_M_HITS], ids, zeros, n, sizeof(*ids),
-					  ncpu * sizeof(*zeros));
-			n = 0;
-		}
-	}
+	wbuf_init(&w, mem, x->m->fd[PW_M_HITS], sizeof(*x->ids), vsz, false);
+	for (size_t i = 0; i < x->nadd && !err; i++)
+		if (x->ids[i] < hwm)
+			err = wbuf_put(&w, &x->ids[i], zeros);
+	err = err || wbuf_flush(&w) ? -1 : 0;
+out:
+	free(mem);
 	free(zeros);
 	return err;
 }
@@ -958,7 +954,7 @@ static int commit(struct txn *x, const struct pw_prefix *add, size_t nadd)
 
 	/* Step 3: new rules in (their counters zeroed first where they may have
 	 * counted). */
-	if (zero_hits(x, mem, hwm) || write_blocklist(x, mem, add, nadd, x->ids)) {
+	if (zero_hits(x, hwm) || write_blocklist(x, mem, add, nadd, x->ids)) {
 		pw_err("cannot add to the blocklist map: %s", strerror(errno));
 		goto undo;
 	}
