@@ -7,7 +7,9 @@
  *   ICMP, no rule        IPv4: one inlined bitmap load per address (v4_nz24);
  *                        IPv6: one or two inlined bitmap loads per address;
  *   ICMP echo, blocked   IPv4: 2-6 inlined array loads, a per-CPU count;
- *   ICMP, same addresses as the last packet on this CPU: no table at all.
+ *   ICMP, same addresses as the last packet on this CPU: no table at all;
+ *   an address looked up lately on this CPU, where a rule is near: one load
+ *                        (v4_cache, v6_cache: a flood from many hosts).
  * Only IPv6 rules whose filter bits are set cost a helper-call map lookup:
  * one for a /128, one per prefix length present for a shorter rule.
  *
@@ -139,6 +141,51 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } v4_nz24 SEC(".maps");
 
+/*
+ * The answer of the last table walk for an IPv4 address, per CPU, in a slot
+ * picked by the address: a flood from a few thousand blocked hosts, which
+ * the one-entry note (pw_stats.fc_*) cannot hold, then costs one load per
+ * packet instead of the walk (up to six dependent loads and two popcounts).
+ * Only addresses in a /24 with rules come here: the others stop at v4_nz24.
+ * Valid while tag == (pw_config.generation + 1) << 32 | address, like the
+ * note.  Private to the program: not pinned, not part of the ABI.  XDP runs
+ * do not nest on a CPU (softirq, or test_run with bottom halves off), so the
+ * two stores of an update cannot be seen half done.
+ */
+#define V4_CACHE_SLOTS	4096
+#define CACHED		0x80000000U	/* rule ids are below it */
+
+struct v4_cached {
+	__u64 tag;
+	__u32 rule;	/* | CACHED: filled (a slot never written is all 0) */
+	__u32 pad;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, V4_CACHE_SLOTS);
+	__type(key, __u32);
+	__type(value, struct v4_cached);
+} v4_cache SEC(".maps");
+
+/* The same for IPv6 addresses the filter (v6_filter) lets through to the
+ * hash lookups, which are helper calls: one for a /128, one per prefix
+ * length present. */
+#define V6_CACHE_SLOTS	4096
+
+struct v6_cached {
+	__u64 addr[2];
+	__u32 gen;
+	__u32 rule;	/* | CACHED: filled */
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, V6_CACHE_SLOTS);
+	__type(key, __u32);
+	__type(value, struct v6_cached);
+} v6_cache SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
@@ -199,6 +246,13 @@ static __always_inline __u32 v4_chunk_get(__u32 idx, __u32 slot)
 	return v ? v->v[run & 1] : 0;
 }
 
+/* config.generation + 1, read before any table: the note and
+ * v4_cache are valid for it */
+static __always_inline __u32 note_gen(const struct pw_config *cfg)
+{
+	return *(volatile __u32 *)&cfg->generation + 1;
+}
+
 /* Rule id of the longest IPv4 rule matching @addr (network order), or 0. */
 static __always_inline __u32 v4_match(const struct pw_config *cfg, __be32 addr)
 {
@@ -206,22 +260,35 @@ static __always_inline __u32 v4_match(const struct pw_config *cfg, __be32 addr)
 	__u32 slot = half * PW_V4_L1_SLOTS + (a >> 16), el = slot >> 1;
 	__u32 word = half * PW_V4_NZ24_WORDS + (a >> 14);
 	__u64 *nz = bpf_map_lookup_elem(&v4_nz24, &word);
+	struct v4_cached *c;
 	struct pw_u32x2 *l1;
-	__u32 v;
+	__u32 cslot, v = 0;
+	__u64 tag;
 
 	/* most addresses are in a /24 without a rule: one bit says so, where
 	 * the table takes a load, and in a /16 with longer rules two more
 	 * dependent loads and a popcount */
 	if (nz && !((*nz >> ((a >> 8) & 63)) & 1))
 		return 0;
+	/* read before the table, as for the note; consecutive addresses of
+	 * a /20 take distinct slots */
+	tag = (__u64)note_gen(cfg) << 32 | a;
+	cslot = (a ^ a >> 12 ^ a >> 24) & (V4_CACHE_SLOTS - 1);
+	c = bpf_map_lookup_elem(&v4_cache, &cslot);
+	if (c && c->tag == tag && (c->rule & CACHED))
+		return c->rule & ~CACHED;
 	l1 = bpf_map_lookup_elem(&v4_l1, &el);
-	if (!l1)
-		return 0;
-	v = l1->v[slot & 1];
-	if (v & PW_V4_CHUNK) {
-		v = v4_chunk_get(v & ~PW_V4_CHUNK, (a >> 8) & 0xff);
-		if (v & PW_V4_CHUNK)
-			v = v4_chunk_get(v & ~PW_V4_CHUNK, a & 0xff);
+	if (l1) {
+		v = l1->v[slot & 1];
+		if (v & PW_V4_CHUNK) {
+			v = v4_chunk_get(v & ~PW_V4_CHUNK, (a >> 8) & 0xff);
+			if (v & PW_V4_CHUNK)
+				v = v4_chunk_get(v & ~PW_V4_CHUNK, a & 0xff);
+		}
+	}
+	if (c) {
+		c->tag = tag;
+		c->rule = v | CACHED;
 	}
 	return v;
 }
@@ -301,11 +368,11 @@ static __always_inline __u32 v6_bits(const struct pw_config *cfg, const struct i
 	return v6_filter_bits(pw_v6_slot48(hi, lo)) | (b32 & PW_V6_FILTER_PREFIX);
 }
 
-/* Rule id of the longest IPv6 rule matching @a, or 0. */
-static __always_inline __u32 v6_match(const struct pw_config *cfg, const struct in6_addr *a)
+/* Rule id of the longest IPv6 rule matching @a, or 0: the hash lookups. */
+static __always_inline __u32 v6_lookup(const struct pw_config *cfg, const struct in6_addr *a,
+				       __u32 bits)
 {
-	__u32 hi = bpf_ntohl(a->in6_u.u6_addr32[0]);
-	__u32 bits = v6_bits(cfg, a), *id;
+	__u32 hi = bpf_ntohl(a->in6_u.u6_addr32[0]), *id;
 
 	if ((bits & PW_V6_FILTER_HOST) && cfg->v6_hosts) {
 		struct pw_in6 k;
@@ -323,6 +390,70 @@ static __always_inline __u32 v6_match(const struct pw_config *cfg, const struct 
 			return v6_prefix_match(a, l->m[0], l->m[1] | (__u64)cfg->v6_short << 32);
 	}
 	return 0;
+}
+
+/* The v6_cache slot of @a: consecutive addresses of a /116 take distinct
+ * slots. */
+static __always_inline struct v6_cached *v6_slot(const struct in6_addr *a)
+{
+	const __u64 *w = (const __u64 *)a;
+	__u32 h = bpf_ntohl(a->in6_u.u6_addr32[3]) ^
+		  (__u32)(((w[0] ^ a->in6_u.u6_addr32[2]) * 0x9e3779b97f4a7c15ULL) >> 40);
+	__u32 slot = (h ^ h >> 12) & (V6_CACHE_SLOTS - 1);
+
+	return bpf_map_lookup_elem(&v6_cache, &slot);
+}
+
+/* Does @c hold the answer for @a, for generation @gen? */
+static __always_inline int v6_hit(const struct v6_cached *c, const struct in6_addr *a, __u32 gen)
+{
+	const __u64 *w = (const __u64 *)a;
+
+	return c && c->gen == gen && c->addr[0] == w[0] && c->addr[1] == w[1] &&
+	       (c->rule & CACHED);
+}
+
+/* Rule id of the longest IPv6 rule matching @a, or 0: from the filter, else
+ * from v6_cache, else from the lookups (and then into v6_cache). */
+static __always_inline __u32 v6_match(const struct pw_config *cfg, const struct in6_addr *a)
+{
+	const __u64 *w = (const __u64 *)a;
+	__u32 bits = v6_bits(cfg, a), gen, v;
+	struct v6_cached *c;
+
+	if (!bits)
+		return 0;
+	gen = note_gen(cfg);	/* before the tables, as for the note */
+	c = v6_slot(a);
+	if (v6_hit(c, a, gen))
+		return c->rule & ~CACHED;
+	v = v6_lookup(cfg, a, bits);
+	if (c) {
+		c->addr[0] = w[0];
+		c->addr[1] = w[1];
+		c->gen = gen;
+		c->rule = v | CACHED;
+	}
+	return v;
+}
+
+/* The rule id v6_match() would give @a into @rule, if the filter or v6_cache
+ * has it, without a lookup: 1; else 0. */
+static __always_inline int v6_known(const struct pw_config *cfg, const struct in6_addr *a,
+				    __u32 *rule)
+{
+	struct v6_cached *c;
+	__u32 gen;
+
+	*rule = 0;
+	if (!v6_bits(cfg, a))
+		return 1;
+	gen = note_gen(cfg);
+	c = v6_slot(a);
+	if (!v6_hit(c, a, gen))
+		return 0;
+	*rule = c->rule & ~CACHED;
+	return 1;
 }
 
 static __always_inline void stat_inc(struct pw_stats *st, enum pw_stat i)
@@ -553,12 +684,6 @@ static __always_inline void note_put(struct pw_stats *st, __u32 gen, const int f
 	}
 }
 
-/* config.generation + 1, read before any table: the note is valid for it */
-static __always_inline __u32 note_gen(const struct pw_config *cfg)
-{
-	return *(volatile __u32 *)&cfg->generation + 1;
-}
-
 /* Rule id of the longest rule matching the source, else the destination, or
  * 0.  The answer for the last addresses seen on this CPU is kept in @st until
  * the blocklist changes (pw_config.generation, read before any table). */
@@ -718,8 +843,9 @@ static __always_inline int is_v6_ext(__u8 nh)
  * the rest of the path (its prologue and epilogue, the packet bounds checked
  * again; IPv4 has no call to save: its judge() is inlined): the verdict when
  * no event is due and either the note of the last lookup on this CPU holds
- * these addresses (a flood from one host) or the filter says no rule can
- * match either of them (most traffic from many hosts); else -1, and
+ * these addresses (a flood from one host) or, for each address it has to
+ * look at, the filter says no rule can match it (most traffic from many
+ * hosts) or v6_cache holds it (a flood from a few thousand); else -1, and
  * pw_icmp6() does the whole work.
  */
 static __always_inline int v6_quick(const struct pkt *p, const struct pw_icmphdr *ic)
@@ -739,8 +865,9 @@ static __always_inline int v6_quick(const struct pkt *p, const struct pw_icmphdr
 	gen = note_gen(cfg);
 	if (noted(st, gen, 6, a)) {
 		rule = st->fc_rule;
-	} else if (!v6_bits(cfg, &ip6->saddr) && !v6_bits(cfg, &ip6->daddr)) {
-		rule = 0;	/* noted too, the next frame the same compares less */
+	} else if (v6_known(cfg, &ip6->saddr, &rule) &&
+		   (rule || v6_known(cfg, &ip6->daddr, &rule))) {
+		/* noted too, the next frame the same compares less */
 		note_put(st, gen, 6, a, rule);
 	} else {
 		return -1;

@@ -1392,6 +1392,96 @@ static void test_overlap(void)
 		bl_flush();
 		expect(&a6, W_PASS_EV, "... after a flush: the v6 frame passes");
 	}
+
+	/* the per-CPU v4_cache of table walks: an address answered again from
+	 * it, under the note (every frame has another destination), never for
+	 * another address of its slot (198.18.40.1 and 198.18.56.0 share one:
+	 * a ^ a >> 12 ^ a >> 24), never after a change */
+	{
+		static const char *const dsts[] = { "198.19.1.1", "198.19.1.2", "198.19.1.3" };
+		struct fspec a = icmp("198.18.40.1", "198.19.1.1", ICMP_ECHO);
+		struct fspec b = icmp("198.18.56.0", "198.19.1.1", ICMP_ECHO);
+		bool ok = true;
+
+		bl_flush();
+		bl("+198.18.40.1/32 +198.18.56.128/25 +198.19.1.0/30");
+		/* the destinations' /30 ends in .3: .1-.3 drop by it only as dst,
+		 * so the frames below drop by their source first */
+		for (int i = 0; i < 12; i++) {
+			struct fspec *f = i % 3 == 2 ? &b : &a;
+
+			f->dst = A(dsts[i % 3]);
+			ok &= expect(f, W_DROP(f == &a ? rid("198.18.40.1/32") : rid("198.19.1.0/30")),
+				     "v4_cache: frame %d, %s -> %s", i, f == &a ? "198.18.40.1" : "198.18.56.0",
+				     dsts[i % 3]);
+		}
+		tap_ok(ok, "v4_cache: a cached source and another one of its slot, interleaved");
+		bl("-198.19.1.0/30");
+		b.dst = A("198.19.1.1");
+		expect(&b, W_PASS_EV, "v4_cache: 198.18.56.0, in a /24 with a rule, not in it: passes");
+		a.dst = A("198.19.1.2");
+		expect(&a, W_DROP(rid("198.18.40.1/32")), "v4_cache: ... and its slot-mate drops");
+		b.dst = A("198.19.1.3");
+		expect(&b, W_PASS_EV, "v4_cache: ... passes again, after it");
+		bl("+198.18.40.0/24 -198.18.40.1/32");
+		a.dst = A("198.19.1.1");
+		expect(&a, W_DROP(rid("198.18.40.0/24")), "v4_cache: /32 swapped for its /24: the /24's id");
+		a.dst = A("198.19.1.2");
+		expect(&a, W_DROP(rid("198.18.40.0/24")), "v4_cache: ... from the cache too");
+		bl("-198.18.40.0/24");
+		a.dst = A("198.19.1.3");
+		expect(&a, W_PASS_EV, "v4_cache: the rule deleted: the source passes at once");
+		bl("+198.18.40.0/25");
+		a.dst = A("198.19.1.1");
+		expect(&a, W_DROP(rid("198.18.40.0/25")), "v4_cache: a rule added: it drops at once");
+		bl_flush();
+		a.dst = A("198.19.1.2");
+		expect(&a, W_PASS_EV, "v4_cache: after a flush: passes");
+	}
+
+	/* v6_cache, the same: 2001:db8:40::1 and 2001:db8:40::1000 share a slot
+	 * (the last word's low 12 bits ^ its next 12, the rest alike) */
+	{
+		static const char *const dsts[] = { "2001:db8:99::1", "2001:db8:99::2",
+						    "2001:db8:99::3" };
+		struct fspec a = icmp("2001:db8:40::1", dsts[0], ICMP6_ECHO_REQUEST);
+		struct fspec b = icmp("2001:db8:40::1000", dsts[0], ICMP6_ECHO_REQUEST);
+		bool ok = true;
+
+		bl_flush();
+		bl("+2001:db8:40::1/128 +2001:db8:99::/126");
+		for (int i = 0; i < 12; i++) {
+			struct fspec *f = i % 3 == 2 ? &b : &a;
+
+			f->dst = A(dsts[i % 3]);
+			ok &= expect(f, W_DROP(f == &a ? rid("2001:db8:40::1/128")
+						       : rid("2001:db8:99::/126")),
+				     "v6_cache: frame %d, %s -> %s", i,
+				     f == &a ? "2001:db8:40::1" : "2001:db8:40::1000", dsts[i % 3]);
+		}
+		tap_ok(ok, "v6_cache: a cached source and another one of its slot, interleaved");
+		bl("-2001:db8:99::/126");
+		b.dst = A(dsts[0]);
+		expect(&b, W_PASS_EV, "v6_cache: 2001:db8:40::1000, by a rule's filter bits: passes");
+		a.dst = A(dsts[1]);
+		expect(&a, W_DROP(rid("2001:db8:40::1/128")), "v6_cache: ... and its slot-mate drops");
+		bl("+2001:db8:40::/64 -2001:db8:40::1/128");
+		a.dst = A(dsts[2]);
+		expect(&a, W_DROP(rid("2001:db8:40::/64")), "v6_cache: /128 swapped for its /64: the /64's id");
+		a.dst = A(dsts[0]);
+		expect(&a, W_DROP(rid("2001:db8:40::/64")), "v6_cache: ... from the cache too");
+		b.dst = A(dsts[1]);
+		expect(&b, W_DROP(rid("2001:db8:40::/64")), "v6_cache: ... its slot-mate too");
+		bl("-2001:db8:40::/64");
+		a.dst = A(dsts[1]);
+		expect(&a, W_PASS_EV, "v6_cache: the rule deleted: the source passes at once");
+		bl("+2001:db8:40::/120");
+		a.dst = A(dsts[2]);
+		expect(&a, W_DROP(rid("2001:db8:40::/120")), "v6_cache: a rule added: it drops at once");
+		bl_flush();
+		a.dst = A(dsts[0]);
+		expect(&a, W_PASS_EV, "v6_cache: after a flush: passes");
+	}
 }
 
 static void test_changes(void)
