@@ -33,9 +33,11 @@ char LICENSE[] SEC("license") = "GPL";
  * see the call. */
 const volatile __u8 have_coarse_ns = 0;
 
-/* 0: trust the note of the last lookup (pw_stats.fc_*).  1, for bench-prog
- * only: keep the note but never trust it, as in a flood from many hosts,
- * where consecutive packets never share their addresses. */
+/* 0: trust the note of the last lookup (pw_stats.fc_*) and the caches of
+ * recent addresses (v4_cache, v6_cache).  For bench-prog only, keep them but
+ * never trust 1: the note, as in a flood from many hosts, where consecutive
+ * packets never share their addresses; 2: the caches too, as if every
+ * packet came from a host not seen lately. */
 const volatile __u8 fc_distrust = 0;
 
 /* <linux/icmp.h> pulls in libc headers; these are all the fields we read. */
@@ -275,7 +277,7 @@ static __always_inline __u32 v4_match(const struct pw_config *cfg, __be32 addr)
 	tag = (__u64)note_gen(cfg) << 32 | a;
 	cslot = (a ^ a >> 12 ^ a >> 24) & (V4_CACHE_SLOTS - 1);
 	c = bpf_map_lookup_elem(&v4_cache, &cslot);
-	if (c && c->tag == tag && (c->rule & CACHED))
+	if (c && c->tag == tag && (c->rule & CACHED) && fc_distrust < 2)
 		return c->rule & ~CACHED;
 	l1 = bpf_map_lookup_elem(&v4_l1, &el);
 	if (l1) {
@@ -410,7 +412,7 @@ static __always_inline int v6_hit(const struct v6_cached *c, const struct in6_ad
 	const __u64 *w = (const __u64 *)a;
 
 	return c && c->gen == gen && c->addr[0] == w[0] && c->addr[1] == w[1] &&
-	       (c->rule & CACHED);
+	       (c->rule & CACHED) && fc_distrust < 2;
 }
 
 /* Rule id of the longest IPv6 rule matching @a, or 0: from the filter, else
