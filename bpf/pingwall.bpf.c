@@ -491,12 +491,13 @@ static __always_inline int policy_applies(const struct pw_config *cfg, int famil
 	return family == 4 || type < ND_FIRST || type > ND_LAST;
 }
 
+/* The frame: its start and end, and where its IP header starts, after the
+ * Ethernet header and 0-2 VLAN tags (4 bytes each: the events' VLAN fields
+ * are read back from there, off the fast path). */
 struct pkt {
 	void *data;
 	void *l3;
 	void *end;
-	__u16 vlan[2];
-	__u8 nvlan;
 };
 
 /* Per-CPU token bucket: up to event_rate events a second, bursts of one
@@ -581,6 +582,7 @@ static __always_inline int report(struct xdp_md *ctx, const struct pw_config *cf
 				  const struct pw_icmphdr *ic, __u32 rule, int verdict)
 {
 	struct pw_event *e;
+	__u32 nvlan;
 	__u64 now;
 
 	stat_inc(st, verdict == XDP_DROP ? PW_STAT_ICMP_DROP : PW_STAT_ICMP_PASS);
@@ -617,9 +619,15 @@ static __always_inline int report(struct xdp_md *ctx, const struct pw_config *cf
 		e->seq = 0;
 	}
 	e->len = (__u16)(p->end - p->data);
-	e->nvlan = p->nvlan;
-	e->vlan[0] = p->vlan[0];
-	e->vlan[1] = p->vlan[1];
+	/* the tags lie between the Ethernet header and l3 */
+	nvlan = (p->l3 - p->data - ETH_HLEN) / sizeof(struct pw_vlanhdr);
+	e->nvlan = nvlan;
+	e->vlan[0] = 0;
+	e->vlan[1] = 0;
+	if (nvlan >= 1 && p->data + ETH_HLEN + 4 <= p->end)
+		e->vlan[0] = bpf_ntohs(*(__be16 *)(p->data + ETH_HLEN)) & 0x0fff;
+	if (nvlan >= 2 && p->data + ETH_HLEN + 8 <= p->end)
+		e->vlan[1] = bpf_ntohs(*(__be16 *)(p->data + ETH_HLEN + 4)) & 0x0fff;
 	if (family == 4) {
 		const struct iphdr *ip = p->l3;
 
@@ -716,11 +724,6 @@ static __always_inline __u32 match(const struct pw_config *cfg, struct pw_stats 
 	return rule;
 }
 
-/* Meta word passed to pw_icmp6(): the VLAN ids and the tag count. */
-#define META_VLAN0(v)	((v) & 0xfff)
-#define META_VLAN1(v)	(((v) >> 12) & 0xfff)
-#define META_NVLAN(v)	(((v) >> 24) & 3)
-
 /* Masks on the offsets pw_icmp6() gets: an IP header starts at most 22 bytes
  * in (2 tags); an XDP frame (one buffer) is at most a page, and the verifier
  * wants a variable packet offset plus the access well under 64 KiB. */
@@ -753,12 +756,12 @@ static __always_inline int judge(struct xdp_md *ctx, const struct pkt *p,
  * its body once, rather than once for every path through the unrolled
  * extension-header walk (too much for the 6.1 verifier).  It gets offsets,
  * not packet pointers: the IP header at l3off, the ICMPv6 header at l4off,
- * and bounds-checks them again; meta holds the VLAN ids and the tag count.
+ * and bounds-checks them again.
  * IPv4 has no such walk: handle_v4() inlines judge(), which saves the call
  * (its prologue, epilogue and the checks again cost as much as the rest of
  * a drop).
  */
-__noinline int pw_icmp6(struct xdp_md *ctx, __u32 l3off, __u32 l4off, __u32 meta)
+__noinline int pw_icmp6(struct xdp_md *ctx, __u32 l3off, __u32 l4off)
 {
 	struct pkt p = {
 		.data = (void *)(long)ctx->data,
@@ -775,15 +778,7 @@ __noinline int pw_icmp6(struct xdp_md *ctx, __u32 l3off, __u32 l4off, __u32 meta
 		return XDP_PASS;
 	if (p.l3 + sizeof(struct ipv6hdr) > p.end)
 		return XDP_PASS;
-	p.nvlan = META_NVLAN(meta);
-	p.vlan[0] = META_VLAN0(meta);
-	p.vlan[1] = META_VLAN1(meta);
 	return judge(ctx, &p, ic, 6);
-}
-
-static __always_inline __u32 meta_of(const struct pkt *p)
-{
-	return p->vlan[0] | (__u32)p->vlan[1] << 12 | (__u32)p->nvlan << 24;
 }
 
 /*
@@ -949,7 +944,7 @@ static __always_inline int handle_v6(struct xdp_md *ctx, struct pkt *p)
 	ret = v6_quick(p, ic);
 	if (ret >= 0)
 		return ret;
-	return pw_icmp6(ctx, p->l3 - p->data, (void *)ic - p->data, meta_of(p));
+	return pw_icmp6(ctx, p->l3 - p->data, (void *)ic - p->data);
 }
 
 SEC("xdp")
@@ -977,8 +972,6 @@ int pingwall_xdp(struct xdp_md *ctx)
 			break;
 		if ((void *)(vh + 1) > p.end)
 			return XDP_PASS;
-		p.vlan[i] = bpf_ntohs(vh->tci) & 0x0fff;
-		p.nvlan = i + 1;
 		proto = vh->proto;
 		p.l3 = vh + 1;
 	}
