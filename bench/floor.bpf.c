@@ -2,8 +2,9 @@
 /*
  * floor.bpf.c - the cheapest XDP programs there are, for bench-prog to divide
  * by: one trip round BPF_PROG_TEST_RUN's loop plus entering and leaving a
- * program, with no packet access and no map; and parse_only, the headers a
- * ping blocker must read, for scale.
+ * program, with no packet access and no map; parse_only, the headers a
+ * ping blocker must read, for scale; and hash_bl, a plain hash blocklist,
+ * the alternative pingwall is set beside.
  */
 #include <linux/bpf.h>
 #include <linux/if_ether.h>
@@ -86,4 +87,76 @@ int parse_only(struct xdp_md *ctx)
 	}
 	/* never true for the bench's frames: the loads count, not the verdict */
 	return fold == 0x5a5a5a5a ? XDP_DROP : XDP_PASS;
+}
+
+/*
+ * hash_bl: the plain alternative, what a hand-written XDP blocklist (or
+ * xdp-filter's exact match) does: ICMP echo requests whose source, else
+ * destination, is in a hash of IPv4 /32 or IPv6 /128 hosts are dropped: one
+ * helper-call lookup per address.  No prefixes, no counters, no events, no
+ * validation beyond the bounds checks; up to two VLAN tags, no IPv6
+ * extension headers.  bench-prog fills the hashes with the list's hosts and
+ * shows the cost beside pingwall's on the frames it can judge.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, 1);		/* set by bench-prog */
+	__type(key, __u32);		/* network order */
+	__type(value, __u32);
+} hash_v4 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, 1);
+	__type(key, struct in6_addr);
+	__type(value, __u32);
+} hash_v6 SEC(".maps");
+
+SEC("xdp")
+int hash_bl(struct xdp_md *ctx)
+{
+	void *data = (void *)(long)ctx->data, *end = (void *)(long)ctx->data_end;
+	struct ethhdr *eth = data;
+	void *l3 = eth + 1;
+	__be16 proto;
+
+	if (l3 > end)
+		return XDP_PASS;
+	proto = eth->h_proto;
+#pragma unroll
+	for (int i = 0; i < 2; i++) {
+		struct vlan_hdr *vh = l3;
+
+		if (proto != bpf_htons(ETH_P_8021Q) && proto != bpf_htons(ETH_P_8021AD))
+			break;
+		if ((void *)(vh + 1) > end)
+			return XDP_PASS;
+		proto = vh->proto;
+		l3 = vh + 1;
+	}
+	if (proto == bpf_htons(ETH_P_IP)) {
+		struct iphdr *ip = l3;
+		__u8 *ic;
+
+		if ((void *)(ip + 1) > end || ip->protocol != IPPROTO_ICMP)
+			return XDP_PASS;
+		ic = l3 + ip->ihl * 4;
+		if ((void *)(ic + 1) > end || *ic != 8)
+			return XDP_PASS;
+		if (bpf_map_lookup_elem(&hash_v4, &ip->saddr) ||
+		    bpf_map_lookup_elem(&hash_v4, &ip->daddr))
+			return XDP_DROP;
+	} else if (proto == bpf_htons(ETH_P_IPV6)) {
+		struct ipv6hdr *ip6 = l3;
+		__u8 *ic = (void *)(ip6 + 1);
+
+		if ((void *)(ic + 1) > end || ip6->nexthdr != IPPROTO_ICMPV6 || *ic != 128)
+			return XDP_PASS;
+		if (bpf_map_lookup_elem(&hash_v6, &ip6->saddr) ||
+		    bpf_map_lookup_elem(&hash_v6, &ip6->daddr))
+			return XDP_DROP;
+	}
+	return XDP_PASS;
 }

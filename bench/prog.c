@@ -18,10 +18,12 @@
  * interleave, for every frame type, floor_drop, pingwall with events off,
  * floor_pass, pingwall with events on (a consumer thread draining the ring),
  * the same with `--event-rate 1000`, with events on and the ring full (no
- * consumer), and parse_only (the headers a ping blocker must read, no map:
- * the lower bound of any filter, shown for scale); min and median over the
- * rounds are reported, and ratios are median / median(floor_drop over the
- * same rounds and frames).
+ * consumer), parse_only (the headers a ping blocker must read, no map:
+ * the lower bound of any filter, shown for scale), and hash_bl (a plain
+ * exact-match hash of the list's hosts, source then destination: the
+ * alternative, shown beside pingwall); min and median over the rounds are
+ * reported, and ratios are median / median(floor_drop over the same rounds
+ * and frames).
  *
  * "repeated": one frame replayed R times (the same addresses: cache-hot, and
  *             the program's note of its last lookup answers: a flood from
@@ -543,6 +545,7 @@ enum col {
 	C_RATE,
 	C_FULL,
 	C_PARSE,
+	C_HASH,
 	C_COUNT,
 };
 
@@ -554,6 +557,7 @@ static const char *const col_name[C_COUNT] = {
 	[C_RATE] = "events_all_rate_limited",
 	[C_FULL] = "events_all_ring_full",
 	[C_PARSE] = "parse_only",
+	[C_HASH] = "hash_blocklist",
 };
 
 static struct floor *fl;
@@ -802,6 +806,62 @@ static int fill(const struct list *l, double *secs)
 }
 
 /* Every frame must get its verdict before anything is timed. */
+/* hash_bl has hosts only: it cannot judge a frame a prefix blocks; and it
+ * keeps nothing between packets, so the uncached variant would repeat the
+ * varying one. */
+static bool hash_cell(enum variant v, enum ftype t)
+{
+	return t != T_V6_PDROP && v != V_NEW;
+}
+
+/* The floor programs and hash_bl, its hashes holding the list's IPv4 /32 and
+ * IPv6 /128 rules (loaded anew for each list). */
+static int load_floor(const struct list *l)
+{
+	__u32 *k4 = calloc(l->n + 1, sizeof(*k4)), *one = calloc(l->n + 1, sizeof(*one));
+	__u8 (*k6)[16] = calloc(l->n + 1, sizeof(*k6));
+	__u32 n4 = 0, n6 = 0;
+	int err = -1;
+
+	floor__destroy(fl);
+	fl = floor__open();
+	if (!fl || !k4 || !k6 || !one) {
+		pw_err("cannot open the floor programs: %s", strerror(errno));
+		goto out;
+	}
+	for (size_t i = 0; i < l->n; i++) {
+		const struct ent *e = &l->e[i];
+
+		__u8 b[16];
+
+		if (e->fam == 4 && e->len == 32) {
+			to_bytes(4, e->a, b);
+			memcpy(&k4[n4++], b, 4);
+		} else if (e->fam == 6 && e->len == 128)
+			to_bytes(6, e->a, k6[n6++]);
+	}
+	for (size_t i = 0; i <= l->n; i++)
+		one[i] = 1;
+	if (bpf_map__set_max_entries(fl->maps.hash_v4, n4 + 1) ||
+	    bpf_map__set_max_entries(fl->maps.hash_v6, n6 + 1) || floor__load(fl)) {
+		pw_err("cannot load the floor programs: %s", strerror(errno));
+		if (errno == EPERM)
+			pw_hint("needs CAP_BPF and CAP_NET_ADMIN (run as root)");
+		goto out;
+	}
+	if ((n4 && bpf_map_update_batch(bpf_map__fd(fl->maps.hash_v4), k4, one, &n4, NULL)) ||
+	    (n6 && bpf_map_update_batch(bpf_map__fd(fl->maps.hash_v6), k6, one, &n6, NULL))) {
+		pw_err("cannot fill hash_bl's hashes: %s", strerror(errno));
+		goto out;
+	}
+	err = 0;
+out:
+	free(k4);
+	free(k6);
+	free(one);
+	return err;
+}
+
 static int check_verdicts(int nf)
 {
 	const int fds[] = { prog_fd[C_NONE], bpf_program__fd(skel_vary->progs.pingwall_xdp),
@@ -823,6 +883,17 @@ static int check_verdicts(int nf)
 					       ftypes[t].verdict);
 					return -1;
 				}
+			}
+		}
+		for (int i = 0; hash_cell(V_VARY, t) && i < (nf > 0 ? nf : 1); i++) {
+			__u32 r;
+
+			if (test_run(prog_fd[C_HASH], &frames[t][i], 1, &r, NULL))
+				return -1;
+			if ((int)r != ftypes[t].verdict) {
+				pw_err("frame %d of '%s' got verdict %u from hash_bl, expected %d",
+				       i, ftypes[t].name, r, ftypes[t].verdict);
+				return -1;
 			}
 		}
 		for (int c = C_FLOOR_DROP; c <= C_FLOOR_PASS; c += C_FLOOR_PASS) {
@@ -890,7 +961,8 @@ static bool is_event_col(enum col c)
 
 static void print_table(__u32 n, enum variant v)
 {
-	static const enum col order[] = { C_FLOOR_PASS, C_PARSE, C_NONE, C_ALL, C_RATE, C_FULL };
+	static const enum col order[] = { C_FLOOR_PASS, C_PARSE, C_HASH, C_NONE, C_ALL, C_RATE,
+					  C_FULL };
 	char sn[32];
 	int k = opt.rounds;
 
@@ -898,10 +970,10 @@ static void print_table(__u32 n, enum variant v)
 	printf("\n#### N = %s, %s\n\n", sn, v == V_REP ? "repeated frame" : v == V_VARY ?
 	       "varying frames" : "varying frames, every host new (caches of recent addresses "
 	       "distrusted too; for scale, not judged)");
-	printf("| packet | floor_drop | floor_pass | parse only | events none | "
-	       "events all + consumer | events all, rate %u/s + consumer | "
+	printf("| packet | floor_drop | floor_pass | parse only | hash blocklist (pingwall ÷ it) | "
+	       "events none | events all + consumer | events all, rate %u/s + consumer | "
 	       "events all, ring full | target |\n", EVENT_RATE);
-	printf("|---|---|---|---|---|---|---|---|---|\n");
+	printf("|---|---|---|---|---|---|---|---|---|---|\n");
 	for (int t = 0; t < T_COUNT; t++) {
 		double target = v == V_REP ? ftypes[t].target_none :
 				v == V_VARY ? ftypes[t].target_vary : 0;
@@ -920,11 +992,17 @@ static void print_table(__u32 n, enum variant v)
 			double r = md[c] / md[C_FLOOR_DROP], rn = md[c] / md[C_NONE];
 			double all = cn->events + cn->lost + cn->suppressed;
 			bool events = ftypes[t].icmp && is_event_col(c);
-			bool judged = c != C_FLOOR_PASS && c != C_PARSE && (events || target > 0) &&
-				      v != V_NEW;
+			bool judged = c != C_FLOOR_PASS && c != C_PARSE && c != C_HASH &&
+				      (events || target > 0) && v != V_NEW;
 			bool pass = events ? rn <= EVENTS_TARGET : r <= target;
 
+			if (c == C_HASH && !hash_cell(v, t)) {
+				printf(" — |");
+				continue;
+			}
 			printf(" %.1f / %.1f (%.2f×", mn[c], md[c], r);
+			if (c == C_HASH)
+				printf("; %.2f×", md[C_NONE] / md[C_HASH]);
 			if (events)
 				printf("; %.2f× none", rn);
 			if (events && cn->lost)
@@ -1007,7 +1085,7 @@ static int bench_size(__u32 n)
 		goto out;
 	t_load = now_s() - t0;
 	fprintf(stderr, "%s: N=%s: filling the blocklist through pw_bl_apply()\n", pw_prog, sn);
-	if (fill(&l, &t_fill))
+	if (fill(&l, &t_fill) || load_floor(&l))
 		goto out;
 	if (make_frames(&l, nf)) {
 		pw_err("out of memory building frames");
@@ -1016,6 +1094,7 @@ static int bench_size(__u32 n)
 	prog_fd[C_FLOOR_DROP] = bpf_program__fd(fl->progs.floor_drop);
 	prog_fd[C_FLOOR_PASS] = bpf_program__fd(fl->progs.floor_pass);
 	prog_fd[C_PARSE] = bpf_program__fd(fl->progs.parse_only);
+	prog_fd[C_HASH] = bpf_program__fd(fl->progs.hash_bl);
 	prog_fd[C_NONE] = prog_fd[C_ALL] = prog_fd[C_RATE] = prog_fd[C_FULL] =
 		bpf_program__fd(skel->progs.pingwall_xdp);
 	if (check_verdicts(nf))
@@ -1030,7 +1109,8 @@ static int bench_size(__u32 n)
 		for (int v = 0; v < V_COUNT; v++)
 			for (int t = 0; t < T_COUNT; t++)
 				for (int c = 0; c < C_COUNT && (v == V_REP || nf > 0); c++)
-					if (run_cell(n, v, t, c, r, nf))
+					if ((c != C_HASH || hash_cell(v, t)) &&
+					    run_cell(n, v, t, c, r, nf))
 						goto out;
 	}
 	m.cfg->event_policy = PW_EVENTS_NONE;
@@ -1202,13 +1282,6 @@ int main(int argc, char **argv)
 	consumer_cpu = ncpu > 1 ? 0 : -1;
 	bench_pin_cpu(bench_cpu);
 
-	fl = floor__open_and_load();
-	if (!fl) {
-		pw_err("cannot load the floor programs: %s", strerror(errno));
-		if (errno == EPERM)
-			pw_hint("needs CAP_BPF and CAP_NET_ADMIN (run as root)");
-		goto out;
-	}
 	make_pools();
 	printf("## bench-prog: pingwall_xdp per-packet cost (BPF_PROG_TEST_RUN)\n\n");
 	printf("R = %u, K = %d rounds, varying = %d frames × %d; measuring on CPU %d, "

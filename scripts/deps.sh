@@ -11,6 +11,7 @@ PACKAGES=(
 	iproute2 iputils-ping ethtool python3-scapy libpcap-dev tcpdump libcmocka-dev
 	zlib1g-dev gcc libclang-rt-14-dev scdoc bash-completion systemd tshark
 	qemu-system-x86 kmod cpio xz-utils busybox-static file cppcheck clang-tidy
+	iptables nftables gnuplot-nox
 )
 
 missing=()
