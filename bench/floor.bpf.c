@@ -42,29 +42,41 @@ struct vlan_hdr {
 	__be16 proto;
 };
 
-SEC("xdp")
-int parse_only(struct xdp_md *ctx)
+/* Past the Ethernet header and up to two VLAN tags: the L3 header, its
+ * protocol into @proto; NULL if the frame ends first. */
+static __always_inline void *skip_l2(struct xdp_md *ctx, __be16 *proto)
 {
 	void *data = (void *)(long)ctx->data, *end = (void *)(long)ctx->data_end;
 	struct ethhdr *eth = data;
 	void *l3 = eth + 1;
-	__u32 fold;
-	__be16 proto;
 
 	if (l3 > end)
-		return XDP_PASS;
-	proto = eth->h_proto;
+		return NULL;
+	*proto = eth->h_proto;
 #pragma unroll
 	for (int i = 0; i < 2; i++) {
 		struct vlan_hdr *vh = l3;
 
-		if (proto != bpf_htons(ETH_P_8021Q) && proto != bpf_htons(ETH_P_8021AD))
+		if (*proto != bpf_htons(ETH_P_8021Q) && *proto != bpf_htons(ETH_P_8021AD))
 			break;
 		if ((void *)(vh + 1) > end)
-			return XDP_PASS;
-		proto = vh->proto;
+			return NULL;
+		*proto = vh->proto;
 		l3 = vh + 1;
 	}
+	return l3;
+}
+
+SEC("xdp")
+int parse_only(struct xdp_md *ctx)
+{
+	void *end = (void *)(long)ctx->data_end, *l3;
+	__u32 fold;
+	__be16 proto;
+
+	l3 = skip_l2(ctx, &proto);
+	if (!l3)
+		return XDP_PASS;
 	if (proto == bpf_htons(ETH_P_IP)) {
 		struct iphdr *ip = l3;
 		__u8 *ic = l3 + sizeof(*ip);
@@ -117,25 +129,12 @@ struct {
 SEC("xdp")
 int hash_bl(struct xdp_md *ctx)
 {
-	void *data = (void *)(long)ctx->data, *end = (void *)(long)ctx->data_end;
-	struct ethhdr *eth = data;
-	void *l3 = eth + 1;
+	void *end = (void *)(long)ctx->data_end, *l3;
 	__be16 proto;
 
-	if (l3 > end)
+	l3 = skip_l2(ctx, &proto);
+	if (!l3)
 		return XDP_PASS;
-	proto = eth->h_proto;
-#pragma unroll
-	for (int i = 0; i < 2; i++) {
-		struct vlan_hdr *vh = l3;
-
-		if (proto != bpf_htons(ETH_P_8021Q) && proto != bpf_htons(ETH_P_8021AD))
-			break;
-		if ((void *)(vh + 1) > end)
-			return XDP_PASS;
-		proto = vh->proto;
-		l3 = vh + 1;
-	}
 	if (proto == bpf_htons(ETH_P_IP)) {
 		struct iphdr *ip = l3;
 		__u8 *ic;
