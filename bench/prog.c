@@ -594,17 +594,6 @@ static int test_run(int fd, const struct frame *f, __u32 repeat, __u32 *retval, 
 	return 0;
 }
 
-/*
- * ns per packet: one frame replayed @repeat times, or @nf frames each replayed
- * VARY_REPEAT times and averaged.  opts.duration is the kernel's own timer
- * around its loop, which leaves out the syscall, copying the frame and adding
- * the program to the XDP dispatcher and removing it again (test_run rewrites
- * kernel text for that: 0.4-0.8 ms per call with repeat > 1 on the development
- * VM), and stops while the loop yields the CPU.  It is an integer, truncated:
- * 0.5 ns is added, the mean of what truncation drops.  (Timing a call of R and
- * one of R/8 from user space and taking the difference gives more digits on a
- * quiet machine, but anything else running on the CPU lands in it in full.)
- */
 /* ns per packet of @fd on @f from the wall clock: a run of r repeats, then
  * one of r / 8, their difference over the packets between (r at least
  * WALL_REPEAT).  What a call costs besides its packets (about 0.5 ms: the
@@ -628,13 +617,29 @@ static int measure_wall(int fd, const struct frame *f, __u32 repeat, double *ns)
 		t2 = now_s();
 		x[i] = ((t1 - t0) - (t2 - t1)) * 1e9 / (r - r / 8);
 	}
-	*ns = x[0] > x[1] ? (x[1] > x[2] ? x[1] : x[0] > x[2] ? x[2] : x[0])
-			  : (x[0] > x[2] ? x[0] : x[1] > x[2] ? x[2] : x[1]);
+	for (int i = 0; i < 2; i++)	/* sort: the median is x[1] */
+		for (int j = 0; j < 2 - i; j++)
+			if (x[j] > x[j + 1]) {
+				double y = x[j];
+
+				x[j] = x[j + 1];
+				x[j + 1] = y;
+			}
+	*ns = x[1];
 	return 0;
 }
 
-/* ns per packet: repeated (@nf <= 0), from the wall clock if @wall, else
- * opts.duration; varying, opts.duration over the @nf frames. */
+/*
+ * ns per packet: one frame replayed @repeat times (@nf <= 0), or @nf frames
+ * each replayed VARY_REPEAT times and averaged.  A repeated frame is timed on
+ * the wall clock if @wall (measure_wall()); everything else by opts.duration,
+ * the kernel's own timer around its loop, which leaves out the syscall,
+ * copying the frame and adding the program to the XDP dispatcher and removing
+ * it again (test_run rewrites kernel text for that: 0.4-0.8 ms per call with
+ * repeat > 1 on the development VM), and stops while the loop yields the CPU.
+ * It is an integer, truncated: 0.5 ns is added, the mean of what truncation
+ * drops.
+ */
 static int measure(int fd, const struct frame *f, int nf, __u32 repeat, bool wall, double *ns)
 {
 	double sum = 0;
